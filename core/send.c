@@ -1,0 +1,145 @@
+/*
+ * Message sending: casty_tell_raw(), casty_stop_raw(), routing and dead
+ * letters. Called from any thread; `sh` is the caller's shard when it runs in
+ * the target system, else NULL (and the caller holds the system entered).
+ */
+#include "core/send.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "core/ask.h"
+#include "core/assert.h"
+#include "core/system.h"
+
+int casty__env_set_payload(casty_env *env, const void *data, size_t len)
+{
+    env->msg.len = (uint32_t)len;
+    if (CASTY_LIKELY(len <= CASTY_ENV_INLINE)) {
+        if (len)
+            memcpy(env->inline_data, data, len);
+        env->msg.data = env->inline_data;
+        return 0;
+    }
+    void *block = casty__mem_aligned(16, len);
+    if (!block)
+        return -ENOMEM;
+    memcpy(block, data, len);
+    env->msg.data = block;
+    env->flags |= CASTY_ENV_HEAP_PAYLOAD;
+    return 0;
+}
+
+void casty__route(struct casty_system *sys, casty_shard *sh, uint32_t dst, casty_env *env)
+{
+    CASTY_DASSERT(dst < sys->nshards);
+    if (sh) {
+        if (dst == sh->id)
+            casty__shard_deliver(sh, env);
+        else
+            casty__xshard_send(sh, dst, env);
+        return;
+    }
+    casty_shard *target = sys->shards[dst];
+    casty__mpsc_push(&target->inject, &env->link);
+    casty__shard_wake(NULL, target);
+}
+
+void casty__dead_letter(struct casty_system *sys, casty_shard *sh, casty_env *env,
+                        casty_dead_reason reason, int err)
+{
+    if (sh) {
+        casty__count(&sh->stats.dead[reason], 1);
+    } else {
+        atomic_fetch_add_explicit(&sys->outside_dead_by[reason], 1, memory_order_relaxed);
+    }
+    /* An asker should learn at once that nobody will answer, rather than wait for its timeout. */
+    if ((env->msg.flags & CASTY_MSG_ASK) && err && env->kind == CASTY_ENV_USER)
+        casty__reply_status(sys, sh, env->sender, err);
+    casty__env_free(sys, sh, env);
+}
+
+static void count_late(struct casty_system *sys, casty_shard *sh)
+{
+    if (sh)
+        casty__count(&sh->stats.dead[CASTY_DEAD_LATE_REPLY], 1);
+    else
+        atomic_fetch_add_explicit(&sys->outside_dead_by[CASTY_DEAD_LATE_REPLY], 1,
+                                  memory_order_relaxed);
+}
+
+static casty_ref default_sender(struct casty_system *sys, casty_shard *sh)
+{
+    if (sh && sh->ctx.cell)
+        return casty__cell_ref(sys, sh->ctx.cell);
+    return CASTY_REF_NULL;
+}
+
+int casty__send(struct casty_system *sys, casty_shard *sh, casty_ref to, const casty_send *s)
+{
+    if (CASTY_UNLIKELY(s->len > sys->max_message_bytes))
+        return -EMSGSIZE;
+    if (CASTY_UNLIKELY(to.shard >= sys->nshards || to.node != 0))
+        return -EINVAL;
+    if (to.kind == CASTY_REF_WAITER) {
+        /* An outside thread blocked in casty_ask(): write the reply into its slot. */
+        if (casty__waiter_complete(&sys->waiters, (uint32_t)to.addr, to.gen, s->status, s->data,
+                                   s->len) < 0)
+            count_late(sys, sh);
+        return 0;
+    }
+    if (CASTY_UNLIKELY(to.kind != CASTY_REF_ACTOR && to.kind != CASTY_REF_ASK))
+        return -EINVAL;
+    casty_env *env = casty__env_alloc(sys, sh);
+    if (CASTY_UNLIKELY(!env))
+        return -ENOMEM;
+    env->msg.type = s->type;
+    env->msg.status = s->status;
+    env->msg.flags = s->flags;
+    if (CASTY_UNLIKELY(casty__env_set_payload(env, s->data, s->len) < 0)) {
+        casty__env_free(sys, sh, env);
+        return -ENOMEM;
+    }
+    env->sender = s->sender ? *s->sender : default_sender(sys, sh);
+    env->to_gen = to.gen;
+    if (to.kind == CASTY_REF_ACTOR) {
+        env->kind = s->kind;
+        env->to.cell = (casty_cell *)(uintptr_t)to.addr;
+    } else {
+        env->kind = CASTY_ENV_REPLY;
+        env->to.pending = (struct casty_pending *)(uintptr_t)to.addr;
+    }
+    casty__route(sys, sh, to.shard, env);
+    return 0;
+}
+
+int casty__send_any(casty_ref to, const casty_send *s)
+{
+    if (CASTY_UNLIKELY(to.system == 0))
+        return -EINVAL;
+    if (CASTY_UNLIKELY(s->len && !s->data))
+        return -EINVAL;
+    casty_shard *sh;
+    struct casty_system *sys = casty__system_for(to.system, &sh);
+    if (CASTY_UNLIKELY(!sys))
+        return -ESHUTDOWN;
+    int rc = casty__send(sys, sh, to, s);
+    casty__system_done(sys, sh);
+    return rc;
+}
+
+int casty_tell_raw(casty_ref to, uint32_t type, const void *data, size_t len,
+                   const casty_ref *sender)
+{
+    casty_send s = {.type = type, .kind = CASTY_ENV_USER, .data = data, .len = len,
+                    .sender = sender};
+    return casty__send_any(to, &s);
+}
+
+int casty_stop_raw(casty_ref to)
+{
+    if (to.kind != CASTY_REF_ACTOR)
+        return -EINVAL;
+    casty_send s = {.type = 0, .kind = CASTY_ENV_STOP};
+    return casty__send_any(to, &s);
+}

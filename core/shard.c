@@ -1,0 +1,235 @@
+/*
+ * The shard thread and its loop (DESIGN.md section 3):
+ *   drain the injection queue and the inbound rings -> run ready actors, each
+ *   for a budget of messages, publishing outbound rings after each turn ->
+ *   fire due timers -> if nothing was done: spin briefly, then sleep in
+ *   io_uring until a producer writes our eventfd or the next timer is due.
+ * Owner thread only, except casty__shard_wake().
+ */
+#include "core/shard.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/ask.h"
+#include "core/assert.h"
+#include "core/system.h"
+
+_Thread_local casty_shard *casty__tls_shard;
+
+#define DRAIN_BATCH     256 /* envelopes taken from each inbound lane per iteration */
+#define RUN_BATCH       256 /* actor turns per iteration, so inbound lanes are polled often */
+#define TIMER_BATCH     1024
+#define SPIN_CHECK_MASK 63  /* read the clock every 64 spins: a clock read costs ~20 ns */
+
+uint64_t casty__now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+casty_env *casty__env_alloc(struct casty_system *sys, casty_shard *sh)
+{
+    casty_env *env = sh ? casty__pool_get(&sh->env_cache) : casty__pool_get_shared(&sys->env_pool);
+    if (CASTY_UNLIKELY(!env))
+        return NULL;
+    env->flags = 0;
+    env->msg.data = NULL;
+    return env;
+}
+
+void casty__env_free(struct casty_system *sys, casty_shard *sh, casty_env *env)
+{
+    casty__env_drop_payload(env);
+    if (sh)
+        casty__pool_put(&sh->env_cache, env);
+    else
+        casty__pool_put_shared(&sys->env_pool, env);
+}
+
+void casty__shard_wake(casty_shard *from, casty_shard *sh)
+{
+    /*
+     * Pairs with the fence in idle(): either the sleeper sees what we
+     * published before this fence, or we see its sleeping flag (Dekker).
+     */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (!atomic_load_explicit(&sh->sleeping, memory_order_relaxed))
+        return;
+    /* Exchange so that one producer, not every producer, pays for the write(2). */
+    if (atomic_exchange_explicit(&sh->sleeping, 0, memory_order_relaxed) == 0)
+        return;
+    casty__io_wake(sh->eventfd);
+    if (from)
+        casty__count(&from->stats.wakeups_sent, 1);
+}
+
+void casty__shard_deliver(casty_shard *sh, casty_env *env)
+{
+    switch ((enum casty_env_kind)env->kind) {
+    case CASTY_ENV_USER:
+    case CASTY_ENV_STOP:
+        casty__cell_deliver(sh, env);
+        return;
+    case CASTY_ENV_START:
+        casty__cell_start(sh, env);
+        return;
+    case CASTY_ENV_REPLY:
+        casty__ask_on_reply(sh, env);
+        return;
+    }
+    CASTY_ASSERT(!"unknown envelope kind");
+}
+
+static uint32_t drain_inject(casty_shard *sh)
+{
+    uint32_t n = 0;
+    casty_mpsc_node *node;
+    while (n < DRAIN_BATCH && (node = casty__mpsc_pop(&sh->inject)) != NULL) {
+        casty__shard_deliver(sh, (casty_env *)(void *)node);
+        n++;
+    }
+    return n;
+}
+
+static uint32_t run_queue(casty_shard *sh)
+{
+    uint32_t n = 0;
+    while (n < RUN_BATCH && sh->runq_head) {
+        casty_cell *cell = sh->runq_head;
+        sh->runq_head = cell->runq_next;
+        if (!sh->runq_head)
+            sh->runq_tail = NULL;
+        cell->flags &= (uint16_t)~CASTY_CELL_QUEUED;
+        casty__cell_run(sh, cell);
+        if (sh->ndirty)
+            casty__xshard_flush(sh);
+        n++;
+    }
+    return n;
+}
+
+static bool has_work(casty_shard *sh, uint32_t phase)
+{
+    if (sh->runq_head || sh->overflowing)
+        return true;
+    if (atomic_load_explicit(&sh->sys->phase, memory_order_relaxed) != phase)
+        return true;
+    if (!casty__mpsc_empty(&sh->inject) || casty__xshard_pending_in(sh))
+        return true;
+    return casty__wheel_next_deadline(&sh->wheel) <= casty__now_ns();
+}
+
+/* Nothing to do: spin for spin_ns, then sleep until woken or the next timer. */
+static void idle(casty_shard *sh, uint32_t phase)
+{
+    struct casty_system *sys = sh->sys;
+    if (sys->cfg.busy_poll) {
+        casty_cpu_relax();
+        return;
+    }
+    uint64_t start = casty__now_ns();
+    for (uint64_t i = 1;; i++) {
+        if (has_work(sh, phase))
+            return;
+        casty_cpu_relax();
+        if ((i & SPIN_CHECK_MASK) == 0 && casty__now_ns() - start >= sys->spin_ns)
+            break;
+    }
+    atomic_store_explicit(&sh->sleeping, 1, memory_order_relaxed);
+    /* Pairs with the fence in casty__shard_wake(); see there. */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (has_work(sh, phase)) {
+        atomic_store_explicit(&sh->sleeping, 0, memory_order_relaxed);
+        return;
+    }
+    uint64_t now = casty__now_ns();
+    uint64_t next = casty__wheel_next_deadline(&sh->wheel);
+    uint64_t timeout = next == UINT64_MAX ? UINT64_MAX : (next > now ? next - now : 0);
+    casty__count(&sh->stats.sleeps, 1);
+    casty__io_wait(&sh->io, timeout);
+    casty__count(&sh->stats.io_submits, 1);
+    atomic_store_explicit(&sh->sleeping, 0, memory_order_relaxed);
+}
+
+/* Shutdown, step one: stop every actor of this shard (their stop hooks run here). */
+static void stop_all_actors(casty_shard *sh)
+{
+    casty_cell *cell;
+    while ((cell = sh->live) != NULL)
+        casty__cell_stop(sh, cell);
+    casty__xshard_flush(sh);
+    sh->stopped_actors = true;
+    /* Release: the stopping thread reads our counters after seeing the count. */
+    atomic_fetch_add_explicit(&sh->sys->shards_done, 1, memory_order_release);
+}
+
+static void loop(casty_shard *sh)
+{
+    struct casty_system *sys = sh->sys;
+    for (;;) {
+        /* Acquire pairs with the stopping thread's release store of the phase. */
+        uint32_t phase = atomic_load_explicit(&sys->phase, memory_order_acquire);
+        if (phase == CASTY_PHASE_EXIT)
+            return;
+        if (phase == CASTY_PHASE_STOP_ACTORS && !sh->stopped_actors)
+            stop_all_actors(sh);
+        sh->now_ns = casty__now_ns();
+        uint32_t work = drain_inject(sh);
+        work += casty__xshard_drain(sh, DRAIN_BATCH);
+        work += run_queue(sh);
+        work += casty__wheel_advance(&sh->wheel, sh->now_ns, TIMER_BATCH);
+        if (sh->ndirty)
+            casty__xshard_flush(sh);
+        if (!work)
+            idle(sh, phase);
+    }
+}
+
+static void pin(casty_shard *sh)
+{
+    struct casty_system *sys = sh->sys;
+    if (sys->cfg.no_pin)
+        return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(sys->cpus[sh->id % sys->cfg.cpus_len], &set);
+    /* Pinning is an optimisation: a container may forbid it; the shard still runs. */
+    (void)pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+static void *shard_main(void *arg)
+{
+    casty_shard *sh = arg;
+    struct casty_system *sys = sh->sys;
+    casty__tls_shard = sh;
+    pin(sh);
+    int rc = casty__io_init(&sh->io, sys->cfg.io_entries, sh->eventfd);
+    if (rc == 0)
+        rc = casty__wheel_init(&sh->wheel, casty__now_ns(), 1000000u);
+    casty__system_report_started(sys, rc);
+    if (rc < 0)
+        return NULL;
+    loop(sh);
+    casty__wheel_destroy(&sh->wheel);
+    casty__io_destroy(&sh->io);
+    casty__pool_cache_drain(&sh->env_cache);
+    casty__pool_cache_drain(&sh->cell_cache);
+    casty__pool_cache_drain(&sh->pending_cache);
+    casty__tls_shard = NULL;
+    return NULL;
+}
+
+int casty__shard_start(casty_shard *sh)
+{
+    return -pthread_create(&sh->thread, NULL, shard_main, sh);
+}
+
+void casty__shard_join(casty_shard *sh)
+{
+    pthread_join(sh->thread, NULL);
+}

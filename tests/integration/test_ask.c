@@ -1,0 +1,275 @@
+/*
+ * ask / reply / forward / sender through the public API: replies, timeouts,
+ * late replies, error replies, crashes, asks to stopped actors, asks inside
+ * actors (reply as a message), and forward keeping the original sender.
+ */
+#include <string.h>
+
+#include "support/casty_test.h"
+
+CASTY_MESSAGE(Add, long x);
+CASTY_MESSAGE(Fail, int err);
+CASTY_MESSAGE(Silent);
+CASTY_MESSAGE(Defer);
+CASTY_MESSAGE(Flush, long value);
+CASTY_MESSAGE(Crash);
+CASTY_MESSAGE(NestedAsk);
+CASTY_PROTOCOL(EchoMsg, Add, Fail, Silent, Defer, Flush, Crash, NestedAsk);
+
+typedef struct {
+    casty_ref deferred;
+    EchoMsg_ref next; /* forwarder only */
+} Echo;
+
+static int echo(casty_ctx *ctx, Echo *self, const casty_msg *msg)
+{
+    switch ((enum EchoMsg_type)casty_type(msg)) {
+    case CASTY_ID(Add):
+        return casty_reply(ctx, long, CASTY_AS(msg, Add)->x + 1);
+    case CASTY_ID(Fail):
+        return casty_reply_error(ctx, CASTY_AS(msg, Fail)->err);
+    case CASTY_ID(Silent):
+        return 0;
+    case CASTY_ID(Defer):
+        self->deferred = casty_sender(ctx);
+        return 0;
+    case CASTY_ID(Flush): {
+        long v = CASTY_AS(msg, Flush)->value;
+        return casty_tell_raw(self->deferred, CASTY_TYPE_REPLY, &v, sizeof(v), NULL);
+    }
+    case CASTY_ID(Crash):
+        return -EIO;
+    case CASTY_ID(NestedAsk): {
+        /* A blocking ask on a shard must be refused, not deadlock the shard. */
+        long out;
+        int rc = casty_ask_raw(casty_self(ctx), CASTY_ID(Add), &(Add){1}, sizeof(Add), &out,
+                               sizeof(out), NULL);
+        return casty_reply(ctx, int, rc);
+    }
+    }
+    return 0;
+}
+CASTY_ACTOR(echo_actor, EchoMsg, Echo, echo);
+
+/* Same protocol, but forwards every Add to `next`. */
+CASTY_MESSAGE(SetNext, EchoMsg_ref next);
+
+static int forwarder(casty_ctx *ctx, Echo *self, const casty_msg *msg)
+{
+    if (casty_type(msg) == CASTY_ID(Add))
+        return casty_forward(ctx, self->next);
+    return 0;
+}
+
+static int forwarder_init(casty_ctx *ctx, void *state, const void *arg, size_t len)
+{
+    (void)ctx;
+    Echo *self = state;
+    if (len != sizeof(EchoMsg_ref))
+        return -EINVAL;
+    memcpy(&self->next, arg, len);
+    return 0;
+}
+CASTY_ACTOR(forwarder_actor, EchoMsg, Echo, forwarder, .init = forwarder_init);
+
+static casty_system *sys;
+static EchoMsg_ref e;
+
+static int setup(void **state)
+{
+    (void)state;
+    sys = ct_start(2);
+    return casty_spawn(sys, &e, echo_actor, "echo");
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return casty_system_stop(sys);
+}
+
+static void test_ask_returns_reply(void **state)
+{
+    (void)state;
+    for (long i = 0; i < 1000; i++) {
+        long out = 0;
+        assert_int_equal(casty_ask(e, Add, &(Add){.x = i}, &out), 0);
+        assert_int_equal(out, i + 1);
+    }
+}
+
+static void test_ask_timeout(void **state)
+{
+    (void)state;
+    long out;
+    uint64_t t0 = ct_now_ns();
+    assert_int_equal(casty_ask(e, Silent, NULL, &out, .timeout_ms = 50), -ETIMEDOUT);
+    assert_true(ct_now_ns() - t0 >= 50000000u);
+}
+
+static void test_reply_with_error(void **state)
+{
+    (void)state;
+    long out;
+    assert_int_equal(casty_ask(e, Fail, &(Fail){.err = -EACCES}, &out), -EACCES);
+}
+
+static void test_reply_of_wrong_size_is_ebadmsg(void **state)
+{
+    (void)state;
+    int small;
+    assert_int_equal(casty_ask(e, Add, &(Add){.x = 1}, &small), -EBADMSG);
+}
+
+static int late_counted(void *arg)
+{
+    (void)arg;
+    return ct_stats(sys).dead_by_reason[CASTY_DEAD_LATE_REPLY] >= 1;
+}
+
+static void test_late_reply_goes_to_dead_letters(void **state)
+{
+    (void)state;
+    long out;
+    assert_int_equal(casty_ask(e, Defer, NULL, &out, .timeout_ms = 20), -ETIMEDOUT);
+    assert_int_equal(casty_tell(e, Flush, .value = 7), 0);
+    assert_true(ct_wait_until(late_counted, NULL, 5000));
+}
+
+static void test_crash_answers_pending_ask(void **state)
+{
+    (void)state;
+    long out;
+    assert_int_equal(casty_ask(e, Crash, NULL, &out, .timeout_ms = 5000), -CASTY_ECRASHED);
+    assert_true(ct_stats(sys).crashes >= 1);
+    /* The actor keeps running after the crash. */
+    assert_int_equal(casty_ask(e, Add, &(Add){.x = 1}, &out), 0);
+    assert_int_equal(out, 2);
+}
+
+static void test_blocking_ask_inside_actor_is_refused(void **state)
+{
+    (void)state;
+    int rc = 0;
+    assert_int_equal(casty_ask(e, NestedAsk, NULL, &rc), 0);
+    assert_int_equal(rc, -EDEADLK);
+}
+
+static void test_forward_keeps_original_sender(void **state)
+{
+    (void)state;
+    EchoMsg_ref f;
+    assert_int_equal(casty_spawn(sys, &f, forwarder_actor, "forwarder", .arg = &e,
+                                 .arg_len = sizeof(e)),
+                     0);
+    long out = 0;
+    /* If forward replaced the sender, echo's reply would go to the forwarder and this would time out. */
+    assert_int_equal(casty_ask(f, Add, &(Add){.x = 41}, &out, .timeout_ms = 5000), 0);
+    assert_int_equal(out, 42);
+}
+
+static void test_ask_stopped_actor_fails_fast(void **state)
+{
+    (void)state;
+    EchoMsg_ref d;
+    assert_int_equal(casty_spawn(sys, &d, echo_actor, NULL), 0);
+    long out;
+    assert_int_equal(casty_ask(d, Add, &(Add){.x = 1}, &out), 0);
+    assert_int_equal(casty_stop(d), 0);
+    uint64_t t0 = ct_now_ns();
+    assert_int_equal(casty_ask(d, Add, &(Add){.x = 1}, &out, .timeout_ms = 5000), -CASTY_EDEAD);
+    assert_true(ct_now_ns() - t0 < 4000000000u);
+}
+
+/* An actor asking another actor: the reply arrives as a message. */
+CASTY_MESSAGE(ClientGo, EchoMsg_ref echo; long x; bool silent);
+CASTY_MESSAGE(ClientReply);
+CASTY_MESSAGE(ClientGet);
+CASTY_PROTOCOL(ClientMsg, ClientGo, ClientReply, ClientGet);
+
+typedef struct {
+    int got;
+    int status;
+    long value;
+} ClientResult;
+
+static int client(casty_ctx *ctx, ClientResult *self, const casty_msg *msg)
+{
+    switch ((enum ClientMsg_type)casty_type(msg)) {
+    case CASTY_ID(ClientGo): {
+        const ClientGo *g = CASTY_AS(msg, ClientGo);
+        if (g->silent)
+            return casty_ask_async(ctx, g->echo, Silent, NULL, ClientReply, .timeout_ms = 30);
+        return casty_ask_async(ctx, g->echo, Add, &(Add){.x = g->x}, ClientReply);
+    }
+    case CASTY_ID(ClientReply):
+        self->got++;
+        self->status = casty_msg_status(msg);
+        if (self->status == 0 && msg->len == sizeof(long))
+            memcpy(&self->value, msg->data, sizeof(long));
+        return 0;
+    case CASTY_ID(ClientGet):
+        return casty_reply(ctx, ClientResult, *self);
+    }
+    return 0;
+}
+CASTY_ACTOR(client_actor, ClientMsg, ClientResult, client);
+
+struct client_wait {
+    ClientMsg_ref c;
+    ClientResult r;
+};
+
+static int client_done(void *arg)
+{
+    struct client_wait *w = arg;
+    assert_int_equal(casty_ask(w->c, ClientGet, NULL, &w->r), 0);
+    return w->r.got > 0;
+}
+
+static void test_ask_inside_actor_replies_as_message(void **state)
+{
+    (void)state;
+    for (uint32_t shard = 0; shard < 2; shard++) {
+        struct client_wait w = {0};
+        char name[16];
+        snprintf(name, sizeof(name), "client-%u", shard);
+        assert_int_equal(casty_spawn(sys, &w.c, client_actor, name, .placement = CASTY_PLACE_SHARD,
+                                     .shard = shard),
+                         0);
+        assert_int_equal(casty_tell(w.c, ClientGo, .echo = e, .x = 99), 0);
+        assert_true(ct_wait_until(client_done, &w, 5000));
+        assert_int_equal(w.r.status, 0);
+        assert_int_equal(w.r.value, 100);
+        assert_int_equal(w.r.got, 1);
+    }
+}
+
+static void test_ask_inside_actor_timeout_is_a_message(void **state)
+{
+    (void)state;
+    struct client_wait w = {0};
+    assert_int_equal(casty_spawn(sys, &w.c, client_actor, "client-timeout"), 0);
+    assert_int_equal(casty_tell(w.c, ClientGo, .echo = e, .silent = true), 0);
+    assert_true(ct_wait_until(client_done, &w, 5000));
+    assert_int_equal(w.r.status, -ETIMEDOUT);
+    assert_true(ct_stats(sys).asks_timed_out >= 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ask_returns_reply),
+        cmocka_unit_test(test_ask_timeout),
+        cmocka_unit_test(test_reply_with_error),
+        cmocka_unit_test(test_reply_of_wrong_size_is_ebadmsg),
+        cmocka_unit_test(test_late_reply_goes_to_dead_letters),
+        cmocka_unit_test(test_crash_answers_pending_ask),
+        cmocka_unit_test(test_blocking_ask_inside_actor_is_refused),
+        cmocka_unit_test(test_forward_keeps_original_sender),
+        cmocka_unit_test(test_ask_stopped_actor_fails_fast),
+        cmocka_unit_test(test_ask_inside_actor_replies_as_message),
+        cmocka_unit_test(test_ask_inside_actor_timeout_is_a_message),
+    };
+    return cmocka_run_group_tests_name("integration/ask", tests, setup, teardown);
+}

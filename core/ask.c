@@ -105,13 +105,14 @@ int casty_ask_async_raw(casty_ctx *ctx, casty_ref to, uint32_t type, const void 
                     .kind = CASTY_REF_ASK};
     casty_send s = {.type = type, .flags = CASTY_MSG_ASK, .kind = CASTY_ENV_USER,
                     .data = data, .len = len, .sender = &me};
+    /* Arm first: a send to a stale ref on this shard is answered before casty__send returns. */
+    casty__wheel_add(&sh->wheel, &p->timer, casty__now_ns() + timeout_ns(sys, opts));
     int rc = casty__send(sys, sh, to, &s);
     if (rc < 0) {
+        casty__wheel_cancel(&sh->wheel, &p->timer);
         pending_free(sh, p);
-        return rc;
     }
-    casty__wheel_add(&sh->wheel, &p->timer, casty__now_ns() + timeout_ns(sys, opts));
-    return 0;
+    return rc;
 }
 
 void casty__ask_on_reply(casty_shard *sh, casty_env *env)

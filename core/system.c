@@ -74,7 +74,7 @@ static void publish_slot(struct casty_system *sys, struct casty_system *value)
     atomic_store_explicit(&table[sys->ref_id & 0xffu].sys, value, memory_order_seq_cst);
 }
 
-static void free_slot(struct casty_system *sys)
+static void free_slot(const struct casty_system *sys)
 {
     pthread_mutex_lock(&table_lock);
     table[sys->ref_id & 0xffu].taken = false;
@@ -221,7 +221,7 @@ static void wake_all(struct casty_system *sys)
 }
 
 /* Free an envelope nobody will receive any more (after the threads are joined). */
-static void discard(struct casty_system *sys, casty_env *env)
+static void discard(casty_env *env)
 {
     if (env->kind == CASTY_ENV_START) {
         casty_cell *cell = env->to.cell;
@@ -243,11 +243,11 @@ static void sweep(struct casty_system *sys)
         casty_shard *sh = sys->shards[i];
         casty_mpsc_node *node;
         while ((node = casty__mpsc_pop(&sh->inject)) != NULL)
-            discard(sys, (casty_env *)(void *)node);
+            discard((casty_env *)(void *)node);
         for (uint32_t d = 0; d < n; d++) {
             for (casty_env *e = sh->overflow[d].head; e;) {
                 casty_env *next = (casty_env *)(void *)e->link.next;
-                discard(sys, e);
+                discard(e);
                 e = next;
             }
             if (d == i)
@@ -258,7 +258,7 @@ static void sweep(struct casty_system *sys)
             uint32_t got;
             while ((got = casty__spsc_pop_batch(ring, batch, 64)) > 0) {
                 for (uint32_t k = 0; k < got; k++)
-                    discard(sys, batch[k]);
+                    discard(batch[k]);
             }
         }
     }

@@ -11,6 +11,7 @@
 #define CASTY_CORE_WAITER_H
 
 #include <pthread.h>
+#include <stdalign.h>
 #include <stdatomic.h>
 #include <stdint.h>
 

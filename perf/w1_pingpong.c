@@ -91,11 +91,11 @@ int main(int argc, char **argv)
         return 1;
     /* Warm-up: a short game, so pools and rings are touched before timing. */
     int64_t last = 0;
-    rc = casty_ask(a, Serve, &(Serve){.peer = b.raw, .n = 10000}, &last);
+    rc = casty_ask(a, &last, Serve, .peer = b.raw, .n = 10000);
     if (rc < 0 || last != 10000)
         return 1;
     uint64_t t0 = now_ns();
-    rc = casty_ask(a, Serve, &(Serve){.peer = b.raw, .n = n}, &last);
+    rc = casty_ask(a, &last, Serve, .peer = b.raw, .n = n);
     uint64_t t = now_ns() - t0;
     if (rc < 0 || last != n) {
         fprintf(stderr, "game failed: %s (last=%" PRId64 ")\n", casty_strerror(rc), last);

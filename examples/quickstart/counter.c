@@ -49,7 +49,7 @@ int main(void)
     check(casty_tell(ref, Increment, .amount = 3), "tell");
 
     long n = 0;
-    check(casty_ask(ref, Get, NULL, &n, .timeout_ms = 1000), "ask");
+    check(casty_ask_timeout(ref, &n, 1000, Get), "ask");
     printf("counter = %ld\n", n);
 
     check(casty_system_stop(sys), "stop");

@@ -9,7 +9,7 @@
  *     int rc = casty_spawn(sys, &ref, counter_actor, "counter");
  *     rc = casty_tell(ref, Increment, .amount = 5);
  *     long n;
- *     rc = casty_ask(ref, Get, NULL, &n, .timeout_ms = 1000);
+ *     rc = casty_ask_timeout(ref, &n, 1000, Get);
  *
  * Threads: tell, spawn and lookup work from any thread, inside or outside the
  * system. casty_ask() blocks and is for outside threads; inside a behaviour use
@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "casty/api.h"
+#include "casty/error.h"
 #include "casty/message.h"
 #include "casty/system.h"
 
@@ -73,15 +74,15 @@ typedef struct casty_actor_def {
                                         __VA_ARGS__}
 
 /* Where a spawned actor lives. 0 (the default) hashes its name onto a shard. */
-typedef enum casty_placement {
+typedef enum casty_place {
     CASTY_PLACE_HASH = 0, /* consistent hash of the name (anonymous: the caller's shard, else round robin) */
     CASTY_PLACE_SHARD,    /* the shard given in .shard */
     CASTY_PLACE_LOCAL,    /* the calling actor's shard (outside threads: as HASH) */
-} casty_placement;
+} casty_place;
 
 typedef struct casty_spawn_opts {
     bool exclusive;            /* fail with -EEXIST instead of returning a live actor of that name */
-    casty_placement placement;
+    casty_place placement;
     uint32_t shard;            /* with CASTY_PLACE_SHARD */
     const void *arg;           /* copied and passed to the init hook */
     size_t arg_len;
@@ -190,31 +191,38 @@ CASTY_API void casty_stop_self(casty_ctx *ctx);
      casty_tell_raw((ref).raw, CASTY_ID(Name), &(Name){__VA_ARGS__}, sizeof(Name),      \
                     &(casty_ref){(sender)}))
 
-/* casty_ask(typed_ref, Message, &request_or_NULL, &reply, .timeout_ms = ...) */
-#define casty_ask(ref, Name, req, replyp, ...)                                          \
-    __extension__({                                                                     \
-        CASTY__CHECK_PROTOCOL(ref, Name);                                               \
-        const Name *casty__ask_req = (req);                                             \
-        casty_ask_raw((ref).raw, CASTY_ID(Name),                                        \
-                      casty__ask_req ? (const void *)casty__ask_req : (const void *)&(Name){}, \
-                      sizeof(Name), (replyp), sizeof(*(replyp)),                        \
-                      &(casty_ask_opts){__VA_ARGS__});                                  \
-    })
+/*
+ * casty_ask(typed_ref, &reply, Message, .field = value, ...): blocking ask with
+ * the system's default timeout; casty_ask_timeout() names the timeout in ms.
+ * The reply must be exactly sizeof(reply) bytes.
+ */
+#define casty_ask(ref, replyp, Name, ...) casty_ask_timeout(ref, replyp, 0, Name, __VA_ARGS__)
+#define casty_ask_timeout(ref, replyp, timeout, Name, ...)                              \
+    (CASTY__CHECK_PROTOCOL(ref, Name),                                                  \
+     casty_ask_raw((ref).raw, CASTY_ID(Name), &(Name){__VA_ARGS__}, sizeof(Name),       \
+                   (replyp), sizeof(*(replyp)), &(casty_ask_opts){.timeout_ms = (timeout)}))
 
-/* casty_ask_async(ctx, typed_ref, Message, &request_or_NULL, ReplyMessage, .timeout_ms = ...) */
-#define casty_ask_async(ctx, ref, Name, req, ReplyName, ...)                            \
-    __extension__({                                                                     \
-        CASTY__CHECK_PROTOCOL(ref, Name);                                               \
-        const Name *casty__ask_req = (req);                                             \
-        casty_ask_async_raw((ctx), (ref).raw, CASTY_ID(Name),                           \
-                            casty__ask_req ? (const void *)casty__ask_req               \
-                                           : (const void *)&(Name){},                   \
-                            sizeof(Name), CASTY_ID(ReplyName),                          \
-                            &(casty_ask_opts){__VA_ARGS__});                            \
-    })
+/*
+ * casty_ask_async(ctx, typed_ref, ReplyMessage, Message, .field = value, ...):
+ * ask from inside a behaviour; the answer arrives as a ReplyMessage.
+ */
+#define casty_ask_async(ctx, ref, ReplyName, Name, ...) \
+    casty_ask_async_timeout(ctx, ref, ReplyName, 0, Name, __VA_ARGS__)
+#define casty_ask_async_timeout(ctx, ref, ReplyName, timeout, Name, ...)                \
+    (CASTY__CHECK_PROTOCOL(ref, Name),                                                  \
+     casty_ask_async_raw((ctx), (ref).raw, CASTY_ID(Name), &(Name){__VA_ARGS__},        \
+                         sizeof(Name), CASTY_ID(ReplyName),                             \
+                         &(casty_ask_opts){.timeout_ms = (timeout)}))
 
-/* casty_reply(ctx, Type, value-or-fields): casty_reply(ctx, long, n) */
-#define casty_reply(ctx, T, ...) casty_reply_raw((ctx), &(T){__VA_ARGS__}, sizeof(T))
+/*
+ * casty_reply(ctx, Type, value): reply with a copy of `value` (any expression
+ * of type Type: a scalar, a struct, or a compound literal in parentheses).
+ */
+#define casty_reply(ctx, T, ...)                                                        \
+    __extension__({                                                                     \
+        T casty__reply_value = (__VA_ARGS__);                                           \
+        casty_reply_raw((ctx), &casty__reply_value, sizeof(T));                         \
+    })
 
 /* casty_forward(ctx, typed_ref) */
 #define casty_forward(ctx, ref) casty_forward_raw((ctx), (ref).raw)

@@ -93,7 +93,7 @@ static void test_ask_returns_reply(void **state)
     (void)state;
     for (long i = 0; i < 1000; i++) {
         long out = 0;
-        assert_int_equal(casty_ask(e, Add, &(Add){.x = i}, &out), 0);
+        assert_int_equal(casty_ask(e, &out, Add, .x = i), 0);
         assert_int_equal(out, i + 1);
     }
 }
@@ -103,7 +103,7 @@ static void test_ask_timeout(void **state)
     (void)state;
     long out;
     uint64_t t0 = ct_now_ns();
-    assert_int_equal(casty_ask(e, Silent, NULL, &out, .timeout_ms = 50), -ETIMEDOUT);
+    assert_int_equal(casty_ask_timeout(e, &out, 50, Silent), -ETIMEDOUT);
     assert_true(ct_now_ns() - t0 >= 50000000u);
 }
 
@@ -111,14 +111,14 @@ static void test_reply_with_error(void **state)
 {
     (void)state;
     long out;
-    assert_int_equal(casty_ask(e, Fail, &(Fail){.err = -EACCES}, &out), -EACCES);
+    assert_int_equal(casty_ask(e, &out, Fail, .err = -EACCES), -EACCES);
 }
 
 static void test_reply_of_wrong_size_is_ebadmsg(void **state)
 {
     (void)state;
     int small;
-    assert_int_equal(casty_ask(e, Add, &(Add){.x = 1}, &small), -EBADMSG);
+    assert_int_equal(casty_ask(e, &small, Add, .x = 1), -EBADMSG);
 }
 
 static int late_counted(void *arg)
@@ -131,7 +131,7 @@ static void test_late_reply_goes_to_dead_letters(void **state)
 {
     (void)state;
     long out;
-    assert_int_equal(casty_ask(e, Defer, NULL, &out, .timeout_ms = 20), -ETIMEDOUT);
+    assert_int_equal(casty_ask_timeout(e, &out, 20, Defer), -ETIMEDOUT);
     assert_int_equal(casty_tell(e, Flush, .value = 7), 0);
     assert_true(ct_wait_until(late_counted, NULL, 5000));
 }
@@ -140,10 +140,10 @@ static void test_crash_answers_pending_ask(void **state)
 {
     (void)state;
     long out;
-    assert_int_equal(casty_ask(e, Crash, NULL, &out, .timeout_ms = 5000), -CASTY_ECRASHED);
+    assert_int_equal(casty_ask_timeout(e, &out, 5000, Crash), -CASTY_ECRASHED);
     assert_true(ct_stats(sys).crashes >= 1);
     /* The actor keeps running after the crash. */
-    assert_int_equal(casty_ask(e, Add, &(Add){.x = 1}, &out), 0);
+    assert_int_equal(casty_ask(e, &out, Add, .x = 1), 0);
     assert_int_equal(out, 2);
 }
 
@@ -151,7 +151,7 @@ static void test_blocking_ask_inside_actor_is_refused(void **state)
 {
     (void)state;
     int rc = 0;
-    assert_int_equal(casty_ask(e, NestedAsk, NULL, &rc), 0);
+    assert_int_equal(casty_ask(e, &rc, NestedAsk), 0);
     assert_int_equal(rc, -EDEADLK);
 }
 
@@ -164,7 +164,7 @@ static void test_forward_keeps_original_sender(void **state)
                      0);
     long out = 0;
     /* If forward replaced the sender, echo's reply would go to the forwarder and this would time out. */
-    assert_int_equal(casty_ask(f, Add, &(Add){.x = 41}, &out, .timeout_ms = 5000), 0);
+    assert_int_equal(casty_ask_timeout(f, &out, 5000, Add, .x = 41), 0);
     assert_int_equal(out, 42);
 }
 
@@ -174,10 +174,10 @@ static void test_ask_stopped_actor_fails_fast(void **state)
     EchoMsg_ref d;
     assert_int_equal(casty_spawn(sys, &d, echo_actor, NULL), 0);
     long out;
-    assert_int_equal(casty_ask(d, Add, &(Add){.x = 1}, &out), 0);
+    assert_int_equal(casty_ask(d, &out, Add, .x = 1), 0);
     assert_int_equal(casty_stop(d), 0);
     uint64_t t0 = ct_now_ns();
-    assert_int_equal(casty_ask(d, Add, &(Add){.x = 1}, &out, .timeout_ms = 5000), -CASTY_EDEAD);
+    assert_int_equal(casty_ask_timeout(d, &out, 5000, Add, .x = 1), -CASTY_EDEAD);
     assert_true(ct_now_ns() - t0 < 4000000000u);
 }
 
@@ -199,8 +199,8 @@ static int client(casty_ctx *ctx, ClientResult *self, const casty_msg *msg)
     case CASTY_ID(ClientGo): {
         const ClientGo *g = CASTY_AS(msg, ClientGo);
         if (g->silent)
-            return casty_ask_async(ctx, g->echo, Silent, NULL, ClientReply, .timeout_ms = 30);
-        return casty_ask_async(ctx, g->echo, Add, &(Add){.x = g->x}, ClientReply);
+            return casty_ask_async_timeout(ctx, g->echo, ClientReply, 30, Silent);
+        return casty_ask_async(ctx, g->echo, ClientReply, Add, .x = g->x);
     }
     case CASTY_ID(ClientReply):
         self->got++;
@@ -223,7 +223,7 @@ struct client_wait {
 static int client_done(void *arg)
 {
     struct client_wait *w = arg;
-    assert_int_equal(casty_ask(w->c, ClientGet, NULL, &w->r), 0);
+    assert_int_equal(casty_ask(w->c, &w->r, ClientGet), 0);
     return w->r.got > 0;
 }
 

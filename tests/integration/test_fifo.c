@@ -94,7 +94,7 @@ CASTY_ACTOR(pump_actor, PumpMsg, Pump, pump);
 static SinkReport report(SinkMsg_ref s)
 {
     SinkReport r;
-    assert_int_equal(casty_ask(s, SinkGet, NULL, &r, .timeout_ms = 10000), 0);
+    assert_int_equal(casty_ask_timeout(s, &r, 10000, SinkGet), 0);
     return r;
 }
 

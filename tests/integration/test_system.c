@@ -42,7 +42,7 @@ CASTY_ACTOR(ping_actor, PingMsg, Counter, pinger);
 static long get(CounterMsg_ref r)
 {
     long n = -1;
-    assert_int_equal(casty_ask(r, Get, NULL, &n, .timeout_ms = 5000), 0);
+    assert_int_equal(casty_ask_timeout(r, &n, 5000, Get), 0);
     return n;
 }
 
@@ -78,7 +78,7 @@ static void test_get_or_create_and_exclusive(void **state)
     assert_int_equal(get(a), 1);
     assert_int_equal(casty_stop(a), 0);
     long n;
-    assert_int_equal(casty_ask(a, Get, NULL, &n, .timeout_ms = 5000), -CASTY_EDEAD);
+    assert_int_equal(casty_ask_timeout(a, &n, 5000, Get), -CASTY_EDEAD);
     assert_int_equal(casty_spawn(sys, &b, counter_actor, "one", .exclusive = true), 0);
     assert_false(casty_ref_eq(a.raw, b.raw));
     assert_int_equal(get(b), 0);
@@ -145,7 +145,7 @@ static void test_several_systems_in_one_process(void **state)
     /* A ref into a stopped system is refused cleanly, and the others carry on. */
     assert_int_equal(casty_tell(r[1], Increment, .amount = 1), -ESHUTDOWN);
     long n;
-    assert_int_equal(casty_ask(r[1], Get, NULL, &n), -ESHUTDOWN);
+    assert_int_equal(casty_ask(r[1], &n, Get), -ESHUTDOWN);
     assert_int_equal(get(r[0]), 1);
     assert_int_equal(get(r[2]), 3);
     ct_stop(sys[0]);

@@ -4,9 +4,8 @@
 
 const char *casty_strerror(int err)
 {
-    int code = err < 0 ? -err : err;
 #define CASTY_STRERROR_CASE(name, value, msg) \
-    if (code == (value))                      \
+    if (err == (value) || err == -(value))    \
         return msg;
     CASTY_ERRNO_MAP(CASTY_STRERROR_CASE)
 #undef CASTY_STRERROR_CASE
@@ -15,9 +14,8 @@ const char *casty_strerror(int err)
 
 const char *casty_err_name(int err)
 {
-    int code = err < 0 ? -err : err;
 #define CASTY_ERRNAME_CASE(name, value, msg) \
-    if (code == (value))                     \
+    if (err == (value) || err == -(value))   \
         return #name;
     CASTY_ERRNO_MAP(CASTY_ERRNAME_CASE)
 #undef CASTY_ERRNAME_CASE

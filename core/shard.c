@@ -18,7 +18,7 @@
 #include "core/assert.h"
 #include "core/system.h"
 
-_Thread_local casty_shard *casty__tls_shard;
+_Thread_local casty_shard *casty__tls_shard __attribute__((tls_model("initial-exec")));
 
 #define DRAIN_BATCH     256 /* envelopes taken from each inbound lane per iteration */
 #define RUN_BATCH       256 /* actor turns per iteration, so inbound lanes are polled often */
@@ -54,14 +54,16 @@ void casty__env_free(struct casty_system *sys, casty_shard *sh, casty_env *env)
 void casty__shard_wake(casty_shard *from, casty_shard *sh)
 {
     /*
-     * Pairs with the fence in idle(): either the sleeper sees what we
-     * published before this fence, or we see its sleeping flag (Dekker).
+     * An RMW reads the latest value of `sleeping`. Either it comes after the
+     * sleeper's exchange in the flag's modification order (we see 1 and wake
+     * it), or before, and then the sleeper's exchange reads our write and so
+     * synchronises with it: the sleeper's re-check sees what we published.
+     * Clearing the flag here makes one producer, not every producer, pay for
+     * the write(2). (A fence-based Dekker would do, but TSan cannot see fences.)
      */
-    atomic_thread_fence(memory_order_seq_cst);
-    if (!atomic_load_explicit(&sh->sleeping, memory_order_relaxed))
-        return;
-    /* Exchange so that one producer, not every producer, pays for the write(2). */
-    if (atomic_exchange_explicit(&sh->sleeping, 0, memory_order_relaxed) == 0)
+    if (sh->sys->cfg.busy_poll)
+        return; /* busy-polling shards never sleep */
+    if (atomic_exchange_explicit(&sh->sleeping, 0, memory_order_acq_rel) == 0)
         return;
     casty__io_wake(sh->eventfd);
     if (from)
@@ -140,11 +142,10 @@ static void idle(casty_shard *sh, uint32_t phase)
         if ((i & SPIN_CHECK_MASK) == 0 && casty__now_ns() - start >= sys->spin_ns)
             break;
     }
-    atomic_store_explicit(&sh->sleeping, 1, memory_order_relaxed);
-    /* Pairs with the fence in casty__shard_wake(); see there. */
-    atomic_thread_fence(memory_order_seq_cst);
+    /* Acq-rel exchange: pairs with the producers' exchange in casty__shard_wake(); see there. */
+    atomic_exchange_explicit(&sh->sleeping, 1, memory_order_acq_rel);
     if (has_work(sh, phase)) {
-        atomic_store_explicit(&sh->sleeping, 0, memory_order_relaxed);
+        atomic_exchange_explicit(&sh->sleeping, 0, memory_order_acq_rel); /* RMW: keeps the release sequence */
         return;
     }
     uint64_t now = casty__now_ns();
@@ -153,7 +154,7 @@ static void idle(casty_shard *sh, uint32_t phase)
     casty__count(&sh->stats.sleeps, 1);
     casty__io_wait(&sh->io, timeout);
     casty__count(&sh->stats.io_submits, 1);
-    atomic_store_explicit(&sh->sleeping, 0, memory_order_relaxed);
+    atomic_exchange_explicit(&sh->sleeping, 0, memory_order_acq_rel); /* RMW: keeps the release sequence */
 }
 
 /* Shutdown, step one: stop every actor of this shard (their stop hooks run here). */

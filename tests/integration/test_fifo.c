@@ -78,7 +78,7 @@ static int pump(casty_ctx *ctx, Pump *self, const casty_msg *msg)
     case CASTY_ID(PumpMore):
         break;
     }
-    for (uint32_t i = 0; i < 1000 && self->sent < self->n; i++, self->sent++) {
+    for (uint32_t i = 0; i < 64 && self->sent < self->n; i++, self->sent++) {
         int rc = casty_tell(self->target, Seq, .producer = self->producer, .seq = self->sent);
         if (rc < 0)
             return rc;
@@ -94,7 +94,7 @@ CASTY_ACTOR(pump_actor, PumpMsg, Pump, pump);
 static SinkReport report(SinkMsg_ref s)
 {
     SinkReport r;
-    assert_int_equal(casty_ask_timeout(s, &r, 10000, SinkGet), 0);
+    assert_int_equal(casty_ask_timeout(s, &r, 60000, SinkGet), 0);
     return r;
 }
 

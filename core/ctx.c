@@ -8,10 +8,9 @@
 #include "core/send.h"
 #include "core/system.h"
 
-int casty_reply_raw(casty_ctx *ctx, const void *data, size_t len)
+/* Send a reply (payload or error status) to the current message's asker or sender. */
+static int reply(casty_ctx *ctx, int32_t status, const void *data, size_t len)
 {
-    if (!ctx || !ctx->cell || !ctx->env || (len && !data))
-        return -EINVAL;
     casty_shard *sh = ctx->shard;
     casty_ref to = ctx->env->sender;
     if (casty_ref_is_null(to)) {
@@ -19,31 +18,26 @@ int casty_reply_raw(casty_ctx *ctx, const void *data, size_t len)
         return -ENOENT;
     }
     casty_ref self = casty__cell_ref(sh->sys, ctx->cell);
-    casty_send s = {.type = CASTY_TYPE_REPLY, .kind = CASTY_ENV_USER, .data = data, .len = len,
-                    .sender = &self};
+    casty_send s = {.type = CASTY_TYPE_REPLY, .status = status, .kind = CASTY_ENV_USER,
+                    .data = data, .len = len, .sender = &self};
     int rc = casty__send_any(to, &s);
     if (rc == 0)
         ctx->replied = true;
     return rc;
 }
 
+int casty_reply_raw(casty_ctx *ctx, const void *data, size_t len)
+{
+    if (!ctx || !ctx->cell || !ctx->env || (len && !data))
+        return -EINVAL;
+    return reply(ctx, 0, data, len);
+}
+
 int casty_reply_error(casty_ctx *ctx, int err)
 {
     if (!ctx || !ctx->cell || !ctx->env || err >= 0)
         return -EINVAL;
-    casty_shard *sh = ctx->shard;
-    casty_ref to = ctx->env->sender;
-    if (casty_ref_is_null(to)) {
-        casty__count(&sh->stats.dead[CASTY_DEAD_NO_SENDER], 1);
-        return -ENOENT;
-    }
-    casty_ref self = casty__cell_ref(sh->sys, ctx->cell);
-    casty_send s = {.type = CASTY_TYPE_REPLY, .status = err, .kind = CASTY_ENV_USER,
-                    .sender = &self};
-    int rc = casty__send_any(to, &s);
-    if (rc == 0)
-        ctx->replied = true;
-    return rc;
+    return reply(ctx, err, NULL, 0);
 }
 
 int casty_forward_raw(casty_ctx *ctx, casty_ref to)

@@ -33,6 +33,7 @@ typedef struct casty_pending {
 void casty__ask_on_reply(struct casty_shard *sh, casty_env *env);
 
 /* Answer `to` (a waiter, a pending ask, or an actor) with just a status. Any thread (sh may be NULL). */
-void casty__reply_status(struct casty_system *sys, struct casty_shard *sh, casty_ref to, int status);
+void casty__reply_status(struct casty_system *sys, struct casty_shard *sh, casty_ref to,
+                         int status);
 
 #endif

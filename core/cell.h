@@ -19,11 +19,11 @@ struct casty_shard;
 struct casty_name_entry;
 
 enum casty_cell_flag {
-    CASTY_CELL_STARTED = 0x1,   /* init has run; the cell may be scheduled */
-    CASTY_CELL_QUEUED = 0x2,    /* in the shard's run queue */
-    CASTY_CELL_RUNNING = 0x4,   /* its behaviour or a hook is on the stack */
-    CASTY_CELL_STOPPING = 0x8,  /* stop once the current message is handled */
-    CASTY_CELL_STOPPED = 0x10,  /* stop hook ran; messages are dead letters */
+    CASTY_CELL_STARTED = 0x1,  /* init has run; the cell may be scheduled */
+    CASTY_CELL_QUEUED = 0x2,   /* in the shard's run queue */
+    CASTY_CELL_RUNNING = 0x4,  /* its behaviour or a hook is on the stack */
+    CASTY_CELL_STOPPING = 0x8, /* stop once the current message is handled */
+    CASTY_CELL_STOPPED = 0x10, /* stop hook ran; messages are dead letters */
     CASTY_CELL_HEAP_STATE = 0x20,
 };
 
@@ -31,7 +31,7 @@ enum casty_cell_flag {
 #define CASTY_CELL_INLINE_STATE 128
 
 typedef struct casty_cell {
-    void *pool_link;     /* offset 0: the pool's free link */
+    void *pool_link;      /* offset 0: the pool's free link */
     _Atomic uint32_t gen; /* read by any shard; written by the owner at stop */
     uint16_t shard;
     uint16_t flags;

@@ -12,7 +12,7 @@
 #define CASTY_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 /* Every shard-shared structure separates writer groups by this much. */
-#define CASTY_CACHELINE 64
+#define CASTY_CACHELINE         64
 #define CASTY_ALIGNED_CACHELINE alignas(CASTY_CACHELINE)
 
 #define CASTY_NOINLINE __attribute__((noinline))
@@ -28,8 +28,11 @@
 #define casty_cpu_relax() ((void)0)
 #endif
 
+/* clang-format off: version 14 glues the minus to the cast. */
+// clang-format off
 #define casty_container_of(ptr, type, member) \
     ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+// clang-format on
 
 #define CASTY_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -18,8 +18,12 @@ static int reply(casty_ctx *ctx, int32_t status, const void *data, size_t len)
         return -ENOENT;
     }
     casty_ref self = casty__cell_ref(sh->sys, ctx->cell);
-    casty_send s = {.type = CASTY_TYPE_REPLY, .status = status, .kind = CASTY_ENV_USER,
-                    .data = data, .len = len, .sender = &self};
+    casty_send s = {.type = CASTY_TYPE_REPLY,
+                    .status = status,
+                    .kind = CASTY_ENV_USER,
+                    .data = data,
+                    .len = len,
+                    .sender = &self};
     int rc = casty__send_any(to, &s);
     if (rc == 0)
         ctx->replied = true;

@@ -50,7 +50,8 @@ void casty__registry_destroy(casty_registry *reg);
  * inserted, 1 with *out = the existing entry's copy when taken (the existing
  * entry is copied into *existing under the lock), or -ENOMEM.
  */
-int casty__registry_insert(casty_registry *reg, casty_name_entry *fresh, casty_name_entry *existing);
+int casty__registry_insert(casty_registry *reg, casty_name_entry *fresh,
+                           casty_name_entry *existing);
 
 /* Copy the entry for `name` into *out. 0 or -ENOENT. */
 int casty__registry_lookup(casty_registry *reg, uint64_t hash, const char *name, size_t len,

@@ -131,8 +131,8 @@ int casty__send_any(casty_ref to, const casty_send *s)
 int casty_tell_raw(casty_ref to, uint32_t type, const void *data, size_t len,
                    const casty_ref *sender)
 {
-    casty_send s = {.type = type, .kind = CASTY_ENV_USER, .data = data, .len = len,
-                    .sender = sender};
+    casty_send s = {
+        .type = type, .kind = CASTY_ENV_USER, .data = data, .len = len, .sender = sender};
     return casty__send_any(to, &s);
 }
 

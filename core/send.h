@@ -17,8 +17,8 @@ struct casty_shard;
 typedef struct casty_send {
     uint32_t type;
     int32_t status;
-    uint32_t flags;  /* CASTY_MSG_* */
-    uint16_t kind;   /* CASTY_ENV_USER or CASTY_ENV_STOP for actor targets */
+    uint32_t flags; /* CASTY_MSG_* */
+    uint16_t kind;  /* CASTY_ENV_USER or CASTY_ENV_STOP for actor targets */
     const void *data;
     size_t len;
     const casty_ref *sender; /* NULL: the running actor on this shard, if any */

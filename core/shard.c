@@ -23,7 +23,7 @@ _Thread_local casty_shard *casty__tls_shard __attribute__((tls_model("initial-ex
 #define DRAIN_BATCH     256 /* envelopes taken from each inbound lane per iteration */
 #define RUN_BATCH       256 /* actor turns per iteration, so inbound lanes are polled often */
 #define TIMER_BATCH     1024
-#define SPIN_CHECK_MASK 63  /* read the clock every 64 spins: a clock read costs ~20 ns */
+#define SPIN_CHECK_MASK 63 /* read the clock every 64 spins: a clock read costs ~20 ns */
 
 uint64_t casty__now_ns(void)
 {
@@ -145,7 +145,8 @@ static void idle(casty_shard *sh, uint32_t phase)
     /* Acq-rel exchange: pairs with the producers' exchange in casty__shard_wake(); see there. */
     atomic_exchange_explicit(&sh->sleeping, 1, memory_order_acq_rel);
     if (has_work(sh, phase)) {
-        atomic_exchange_explicit(&sh->sleeping, 0, memory_order_acq_rel); /* RMW: keeps the release sequence */
+        atomic_exchange_explicit(&sh->sleeping, 0,
+                                 memory_order_acq_rel); /* RMW: keeps the release sequence */
         return;
     }
     uint64_t now = casty__now_ns();
@@ -154,7 +155,8 @@ static void idle(casty_shard *sh, uint32_t phase)
     casty__count(&sh->stats.sleeps, 1);
     casty__io_wait(&sh->io, timeout);
     casty__count(&sh->stats.io_submits, 1);
-    atomic_exchange_explicit(&sh->sleeping, 0, memory_order_acq_rel); /* RMW: keeps the release sequence */
+    atomic_exchange_explicit(&sh->sleeping, 0,
+                             memory_order_acq_rel); /* RMW: keeps the release sequence */
 }
 
 /* Shutdown, step one: stop every actor of this shard (their stop hooks run here). */

@@ -78,13 +78,13 @@ typedef struct casty_shard {
     casty_cell *runq_head, *runq_tail;
     casty_cell *live; /* doubly linked list of live cells on this shard */
     casty_wheel wheel;
-    casty_spsc **out;        /* out[d]: ring to shard d (NULL for self) */
-    casty_spsc **in;         /* in[s]: ring from shard s (NULL for self) */
+    casty_spsc **out;         /* out[d]: ring to shard d (NULL for self) */
+    casty_spsc **in;          /* in[s]: ring from shard s (NULL for self) */
     casty_overflow *overflow; /* overflow[d] */
     uint16_t *dirty;          /* destinations with unpublished or parked envelopes */
     uint8_t *is_dirty;
     uint32_t ndirty;
-    uint32_t overflowing;     /* destinations with a non-empty overflow FIFO */
+    uint32_t overflowing; /* destinations with a non-empty overflow FIFO */
     bool stopped_actors;
     casty_io io;
     pthread_t thread;

@@ -72,7 +72,8 @@ static int init_state(casty_cell *cell, const casty_actor_def *def)
 static casty_cell *cell_new(casty_system *sys, casty_shard *sh, const casty_actor_def *def,
                             uint32_t dst)
 {
-    casty_cell *cell = sh ? casty__pool_get(&sh->cell_cache) : casty__pool_get_shared(&sys->cell_pool);
+    casty_cell *cell =
+        sh ? casty__pool_get(&sh->cell_cache) : casty__pool_get_shared(&sys->cell_pool);
     if (!cell)
         return NULL;
     cell->shard = (uint16_t)dst;
@@ -120,8 +121,11 @@ static int claim_name(casty_system *sys, casty_cell *cell, const char *name, siz
         return -EEXIST;
     if (strcmp(live.def->protocol, cell->def->protocol) != 0)
         return -EPROTOTYPE;
-    *out = (casty_ref){.addr = (uint64_t)(uintptr_t)live.cell, .gen = live.gen,
-                       .system = sys->ref_id, .shard = live.shard, .kind = CASTY_REF_ACTOR};
+    *out = (casty_ref){.addr = (uint64_t)(uintptr_t)live.cell,
+                       .gen = live.gen,
+                       .system = sys->ref_id,
+                       .shard = live.shard,
+                       .kind = CASTY_REF_ACTOR};
     return 1;
 }
 
@@ -164,8 +168,8 @@ static int spawn_entered(casty_system *sys, casty_shard *sh, casty_ref *out,
     return 0;
 }
 
-int casty_spawn_raw(casty_system *sys, casty_ref *out, const casty_actor_def *def,
-                    const char *name, const casty_spawn_opts *opts)
+int casty_spawn_raw(casty_system *sys, casty_ref *out, const casty_actor_def *def, const char *name,
+                    const casty_spawn_opts *opts)
 {
     static const casty_spawn_opts defaults;
     const casty_spawn_opts *o = opts ? opts : &defaults;
@@ -201,8 +205,11 @@ int casty_lookup_raw(casty_system *sys, casty_ref *out, const char *name, const 
     if (rc == 0 && protocol && strcmp(protocol, e.def->protocol) != 0)
         rc = -EPROTOTYPE;
     if (rc == 0)
-        *out = (casty_ref){.addr = (uint64_t)(uintptr_t)e.cell, .gen = e.gen,
-                           .system = sys->ref_id, .shard = e.shard, .kind = CASTY_REF_ACTOR};
+        *out = (casty_ref){.addr = (uint64_t)(uintptr_t)e.cell,
+                           .gen = e.gen,
+                           .system = sys->ref_id,
+                           .shard = e.shard,
+                           .kind = CASTY_REF_ACTOR};
     casty__system_done(sys, sh);
     return rc;
 }

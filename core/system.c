@@ -129,8 +129,8 @@ static int resolve_config(struct casty_system *sys, const casty_config *cfg)
 static int pools_init(struct casty_system *sys)
 {
     /* Poison freed objects past the words a stale pointer may still read (link, generation). */
-    int rc = casty__pool_init(&sys->env_pool, sizeof(casty_env), 16, 1024,
-                              offsetof(casty_env, msg));
+    int rc =
+        casty__pool_init(&sys->env_pool, sizeof(casty_env), 16, 1024, offsetof(casty_env, msg));
     if (rc == 0)
         rc = casty__pool_init(&sys->cell_pool, sizeof(casty_cell), 16, 256,
                               offsetof(casty_cell, shard));

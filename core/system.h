@@ -47,9 +47,9 @@ struct casty_system {
     uint32_t started;
     int start_rc;
 
-    _Atomic uint32_t phase;        /* enum casty_phase; shards poll it each loop */
-    _Atomic uint32_t shards_done;  /* shards that finished stopping their actors */
-    _Atomic uint32_t round_robin;  /* anonymous spawns from outside threads */
+    _Atomic uint32_t phase;       /* enum casty_phase; shards poll it each loop */
+    _Atomic uint32_t shards_done; /* shards that finished stopping their actors */
+    _Atomic uint32_t round_robin; /* anonymous spawns from outside threads */
     _Atomic uint64_t outside_spawned;
     _Atomic uint64_t outside_dead; /* dead letters found by outside threads */
     _Atomic uint64_t outside_dead_by[CASTY_DEAD_REASONS];

@@ -15,9 +15,9 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#define CASTY_WAITER_INLINE   64
-#define CASTY_WAITER_CHUNK    256
-#define CASTY_WAITER_CHUNKS   256
+#define CASTY_WAITER_INLINE 64
+#define CASTY_WAITER_CHUNK  256
+#define CASTY_WAITER_CHUNKS 256
 
 typedef struct casty_waiter {
     _Atomic uint64_t word;  /* (generation << 2) | state */

@@ -67,7 +67,8 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--busy-poll"))
             busy = true;
         else {
-            fprintf(stderr, "usage: %s [--n N] [--placement same-shard|cross-shard] [--busy-poll]\n",
+            fprintf(stderr,
+                    "usage: %s [--n N] [--placement same-shard|cross-shard] [--busy-poll]\n",
                     argv[0]);
             return 2;
         }

@@ -60,31 +60,32 @@ typedef struct casty_actor_def {
  * behaviour `fn(casty_ctx *, State *, const casty_msg *)`. Optional trailing
  * designated fields: `.init = ..., .stop = ...`.
  */
-#define CASTY_ACTOR(def, P, State, fn, ...)                                               \
-    static int def##__casty_thunk(casty_ctx *ctx, void *state, const casty_msg *msg)      \
-    {                                                                                     \
-        return fn(ctx, (State *)state, msg);                                              \
-    }                                                                                     \
-    typedef P##_ref def##__casty_ref;                                                     \
-    static const casty_actor_def def = {.name = #def,                                     \
-                                        .protocol = #P,                                   \
-                                        .state_size = sizeof(State),                      \
-                                        .state_align = _Alignof(State),                   \
-                                        .behave = def##__casty_thunk,                     \
+#define CASTY_ACTOR(def, P, State, fn, ...)                                          \
+    static int def##__casty_thunk(casty_ctx *ctx, void *state, const casty_msg *msg) \
+    {                                                                                \
+        return fn(ctx, (State *)state, msg);                                         \
+    }                                                                                \
+    typedef P##_ref def##__casty_ref;                                                \
+    static const casty_actor_def def = {.name = #def,                                \
+                                        .protocol = #P,                              \
+                                        .state_size = sizeof(State),                 \
+                                        .state_align = _Alignof(State),              \
+                                        .behave = def##__casty_thunk,                \
                                         __VA_ARGS__}
 
 /* Where a spawned actor lives. 0 (the default) hashes its name onto a shard. */
 typedef enum casty_place {
-    CASTY_PLACE_HASH = 0, /* consistent hash of the name (anonymous: the caller's shard, else round robin) */
-    CASTY_PLACE_SHARD,    /* the shard given in .shard */
-    CASTY_PLACE_LOCAL,    /* the calling actor's shard (outside threads: as HASH) */
+    CASTY_PLACE_HASH =
+        0, /* consistent hash of the name (anonymous: the caller's shard, else round robin) */
+    CASTY_PLACE_SHARD, /* the shard given in .shard */
+    CASTY_PLACE_LOCAL, /* the calling actor's shard (outside threads: as HASH) */
 } casty_place;
 
 typedef struct casty_spawn_opts {
-    bool exclusive;            /* fail with -EEXIST instead of returning a live actor of that name */
+    bool exclusive; /* fail with -EEXIST instead of returning a live actor of that name */
     casty_place placement;
-    uint32_t shard;            /* with CASTY_PLACE_SHARD */
-    const void *arg;           /* copied and passed to the init hook */
+    uint32_t shard;  /* with CASTY_PLACE_SHARD */
+    const void *arg; /* copied and passed to the init hook */
     size_t arg_len;
 } casty_spawn_opts;
 
@@ -135,8 +136,8 @@ CASTY_API CASTY_NODISCARD int casty_ask_raw(casty_ref to, uint32_t type, const v
  * casty_msg_status() 0 or negative. Returns 0 or -EINVAL, -EMSGSIZE, -ENOMEM.
  */
 CASTY_API CASTY_NODISCARD int casty_ask_async_raw(casty_ctx *ctx, casty_ref to, uint32_t type,
-                                                  const void *data, size_t len,
-                                                  uint32_t reply_type, const casty_ask_opts *opts);
+                                                  const void *data, size_t len, uint32_t reply_type,
+                                                  const casty_ask_opts *opts);
 
 /* Ask actor `to` to stop after the messages queued before this request. Any thread. */
 CASTY_API CASTY_NODISCARD int casty_stop_raw(casty_ref to);
@@ -165,30 +166,29 @@ CASTY_API void casty_stop_self(casty_ctx *ctx);
 #define CASTY__SAME_TYPE(a, b) __builtin_types_compatible_p(__typeof__(a), __typeof__(b))
 
 /* casty_spawn(sys, &typed_ref, def, name, .opt = ...) */
-#define casty_spawn(sys, refp, def, name, ...)                                          \
-    __extension__({                                                                     \
-        _Static_assert(CASTY__SAME_TYPE(*(refp), def##__casty_ref),                     \
-                       "casty_spawn: ref type does not match the actor's protocol");    \
-        casty_spawn_raw((sys), &(refp)->raw, &(def), (name),                            \
-                        &(casty_spawn_opts){__VA_ARGS__});                              \
+#define casty_spawn(sys, refp, def, name, ...)                                                  \
+    __extension__({                                                                             \
+        _Static_assert(CASTY__SAME_TYPE(*(refp), def##__casty_ref),                             \
+                       "casty_spawn: ref type does not match the actor's protocol");            \
+        casty_spawn_raw((sys), &(refp)->raw, &(def), (name), &(casty_spawn_opts){__VA_ARGS__}); \
     })
 
 /* casty_lookup(sys, Protocol, &typed_ref, name) */
-#define casty_lookup(sys, P, refp, name)                                                \
-    __extension__({                                                                     \
-        P##_ref *casty__lookup_ref = (refp);                                            \
-        casty_lookup_raw((sys), &casty__lookup_ref->raw, (name), #P);                   \
+#define casty_lookup(sys, P, refp, name)                              \
+    __extension__({                                                   \
+        P##_ref *casty__lookup_ref = (refp);                          \
+        casty_lookup_raw((sys), &casty__lookup_ref->raw, (name), #P); \
     })
 
 /* casty_tell(typed_ref, Message, .field = value, ...) */
-#define casty_tell(ref, Name, ...)                                                      \
-    (CASTY__CHECK_PROTOCOL(ref, Name),                                                  \
+#define casty_tell(ref, Name, ...)     \
+    (CASTY__CHECK_PROTOCOL(ref, Name), \
      casty_tell_raw((ref).raw, CASTY_ID(Name), &(Name){__VA_ARGS__}, sizeof(Name), NULL))
 
 /* casty_tell_from(typed_ref, sender_ref, Message, .field = value, ...) */
-#define casty_tell_from(ref, sender, Name, ...)                                         \
-    (CASTY__CHECK_PROTOCOL(ref, Name),                                                  \
-     casty_tell_raw((ref).raw, CASTY_ID(Name), &(Name){__VA_ARGS__}, sizeof(Name),      \
+#define casty_tell_from(ref, sender, Name, ...)                                    \
+    (CASTY__CHECK_PROTOCOL(ref, Name),                                             \
+     casty_tell_raw((ref).raw, CASTY_ID(Name), &(Name){__VA_ARGS__}, sizeof(Name), \
                     &(casty_ref){(sender)}))
 
 /*
@@ -197,10 +197,10 @@ CASTY_API void casty_stop_self(casty_ctx *ctx);
  * The reply must be exactly sizeof(reply) bytes.
  */
 #define casty_ask(ref, replyp, Name, ...) casty_ask_timeout(ref, replyp, 0, Name, __VA_ARGS__)
-#define casty_ask_timeout(ref, replyp, timeout, Name, ...)                              \
-    (CASTY__CHECK_PROTOCOL(ref, Name),                                                  \
-     casty_ask_raw((ref).raw, CASTY_ID(Name), &(Name){__VA_ARGS__}, sizeof(Name),       \
-                   (replyp), sizeof(*(replyp)), &(casty_ask_opts){.timeout_ms = (timeout)}))
+#define casty_ask_timeout(ref, replyp, timeout, Name, ...)                                  \
+    (CASTY__CHECK_PROTOCOL(ref, Name),                                                      \
+     casty_ask_raw((ref).raw, CASTY_ID(Name), &(Name){__VA_ARGS__}, sizeof(Name), (replyp), \
+                   sizeof(*(replyp)), &(casty_ask_opts){.timeout_ms = (timeout)}))
 
 /*
  * casty_ask_async(ctx, typed_ref, ReplyMessage, Message, .field = value, ...):
@@ -208,20 +208,19 @@ CASTY_API void casty_stop_self(casty_ctx *ctx);
  */
 #define casty_ask_async(ctx, ref, ReplyName, Name, ...) \
     casty_ask_async_timeout(ctx, ref, ReplyName, 0, Name, __VA_ARGS__)
-#define casty_ask_async_timeout(ctx, ref, ReplyName, timeout, Name, ...)                \
-    (CASTY__CHECK_PROTOCOL(ref, Name),                                                  \
-     casty_ask_async_raw((ctx), (ref).raw, CASTY_ID(Name), &(Name){__VA_ARGS__},        \
-                         sizeof(Name), CASTY_ID(ReplyName),                             \
-                         &(casty_ask_opts){.timeout_ms = (timeout)}))
+#define casty_ask_async_timeout(ctx, ref, ReplyName, timeout, Name, ...)                       \
+    (CASTY__CHECK_PROTOCOL(ref, Name),                                                         \
+     casty_ask_async_raw((ctx), (ref).raw, CASTY_ID(Name), &(Name){__VA_ARGS__}, sizeof(Name), \
+                         CASTY_ID(ReplyName), &(casty_ask_opts){.timeout_ms = (timeout)}))
 
 /*
  * casty_reply(ctx, Type, value): reply with a copy of `value` (any expression
  * of type Type: a scalar, a struct, or a compound literal in parentheses).
  */
-#define casty_reply(ctx, T, ...)                                                        \
-    __extension__({                                                                     \
-        T casty__reply_value = (__VA_ARGS__);                                           \
-        casty_reply_raw((ctx), &casty__reply_value, sizeof(T));                         \
+#define casty_reply(ctx, T, ...)                                \
+    __extension__({                                             \
+        T casty__reply_value = (__VA_ARGS__);                   \
+        casty_reply_raw((ctx), &casty__reply_value, sizeof(T)); \
     })
 
 /* casty_forward(ctx, typed_ref) */

@@ -98,8 +98,8 @@ static inline bool casty_ref_eq(casty_ref a, casty_ref b)
 }
 
 /* Declare a message struct `Name` with the given fields (none is fine). */
-#define CASTY_MESSAGE(Name, ...) \
-    typedef struct Name {        \
+#define CASTY_MESSAGE(Name, ...)  \
+    typedef struct Name {         \
         __VA_ARGS__ __VA_OPT__(;) \
     } Name
 
@@ -109,7 +109,7 @@ static inline bool casty_ref_eq(casty_ref a, casty_ref b)
 /* The payload of `msg` as a `const Name *` (check casty_type() first). */
 #define CASTY_AS(msg, Name) ((const Name *)(msg)->data)
 
-#define CASTY__PROTO_ID(Name, i) CASTY_ID(Name) = (i),
+#define CASTY__PROTO_ID(Name, i)  CASTY_ID(Name) = (i),
 #define CASTY__PROTO_MEMBER(Name) char Name;
 
 /*
@@ -117,14 +117,14 @@ static inline bool casty_ref_eq(casty_ref a, casty_ref b)
  * an exhaustive `switch ((enum P_type)casty_type(msg))`), and the typed ref
  * `P_ref`, whose `.raw` member is the untyped casty_ref.
  */
-#define CASTY_PROTOCOL(P, ...)                                          \
-    enum P##_type { CASTY__PP_FOREACH_I(CASTY__PROTO_ID, __VA_ARGS__) }; \
-    struct P##__casty_members {                                          \
-        CASTY__PP_FOREACH(CASTY__PROTO_MEMBER, __VA_ARGS__)              \
-    };                                                                   \
-    typedef union P##_ref {                                              \
-        casty_ref raw;                                                   \
-        struct P##__casty_members *casty_protocol;                       \
+#define CASTY_PROTOCOL(P, ...)                                        \
+    enum P##_type{CASTY__PP_FOREACH_I(CASTY__PROTO_ID, __VA_ARGS__)}; \
+    struct P##__casty_members {                                       \
+        CASTY__PP_FOREACH(CASTY__PROTO_MEMBER, __VA_ARGS__)           \
+    };                                                                \
+    typedef union P##_ref {                                           \
+        casty_ref raw;                                                \
+        struct P##__casty_members *casty_protocol;                    \
     } P##_ref
 
 /*

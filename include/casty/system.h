@@ -20,28 +20,28 @@ typedef struct casty_system casty_system;
 
 /* Dead-letter reasons, counted separately. */
 typedef enum casty_dead_reason {
-    CASTY_DEAD_STOPPED = 0,   /* the target actor had stopped (stale ref) */
-    CASTY_DEAD_NO_SENDER,     /* reply with neither asker nor sender */
-    CASTY_DEAD_LATE_REPLY,    /* a reply arrived after its ask timed out */
-    CASTY_DEAD_SHUTDOWN,      /* the system stopped with the message undelivered */
+    CASTY_DEAD_STOPPED = 0, /* the target actor had stopped (stale ref) */
+    CASTY_DEAD_NO_SENDER,   /* reply with neither asker nor sender */
+    CASTY_DEAD_LATE_REPLY,  /* a reply arrived after its ask timed out */
+    CASTY_DEAD_SHUTDOWN,    /* the system stopped with the message undelivered */
     CASTY_DEAD_REASONS
 } casty_dead_reason;
 
 /* A snapshot of counters summed over all shards (relaxed reads: each field is exact, the set is not atomic). */
 typedef struct casty_stats {
-    uint64_t delivered;                      /* messages handed to behaviours */
-    uint64_t dead_letters;                   /* sum over reasons */
+    uint64_t delivered;    /* messages handed to behaviours */
+    uint64_t dead_letters; /* sum over reasons */
     uint64_t dead_by_reason[CASTY_DEAD_REASONS];
     uint64_t actors_spawned;
     uint64_t actors_stopped;
     uint64_t actors_live;
     uint64_t asks_timed_out;
-    uint64_t crashes;                        /* behaviours that returned an error */
-    uint64_t wakeups_sent;                   /* wakes of a sleeping shard */
-    uint64_t sleeps;                         /* times a shard went to sleep */
-    uint64_t ring_publishes;                 /* SPSC index publications */
-    uint64_t ring_full;                      /* sends parked in a sender-side overflow queue */
-    uint64_t io_submits;                     /* io_uring_enter calls */
+    uint64_t crashes;        /* behaviours that returned an error */
+    uint64_t wakeups_sent;   /* wakes of a sleeping shard */
+    uint64_t sleeps;         /* times a shard went to sleep */
+    uint64_t ring_publishes; /* SPSC index publications */
+    uint64_t ring_full;      /* sends parked in a sender-side overflow queue */
+    uint64_t io_submits;     /* io_uring_enter calls */
     uint32_t shards;
 } casty_stats;
 

@@ -4,9 +4,9 @@
 
 #include "casty/api.h"
 
-#define CASTY_VERSION_MAJOR 0
-#define CASTY_VERSION_MINOR 1
-#define CASTY_VERSION_PATCH 0
+#define CASTY_VERSION_MAJOR  0
+#define CASTY_VERSION_MINOR  1
+#define CASTY_VERSION_PATCH  0
 #define CASTY_VERSION_STRING "0.1.0"
 
 #ifdef __cplusplus

@@ -159,9 +159,8 @@ static void test_forward_keeps_original_sender(void **state)
 {
     (void)state;
     EchoMsg_ref f;
-    assert_int_equal(casty_spawn(sys, &f, forwarder_actor, "forwarder", .arg = &e,
-                                 .arg_len = sizeof(e)),
-                     0);
+    assert_int_equal(
+        casty_spawn(sys, &f, forwarder_actor, "forwarder", .arg = &e, .arg_len = sizeof(e)), 0);
     long out = 0;
     /* If forward replaced the sender, echo's reply would go to the forwarder and this would time out. */
     assert_int_equal(casty_ask_timeout(f, &out, 5000, Add, .x = 41), 0);

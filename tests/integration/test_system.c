@@ -178,9 +178,9 @@ static void test_argument_validation(void **state)
     assert_int_equal(casty_spawn_raw(NULL, &r.raw, &counter_actor, "x", NULL), -EINVAL);
     assert_int_equal(casty_spawn_raw(sys, NULL, &counter_actor, "x", NULL), -EINVAL);
     assert_int_equal(casty_spawn_raw(sys, &r.raw, NULL, "x", NULL), -EINVAL);
-    assert_int_equal(casty_spawn(sys, &r, counter_actor, "x", .placement = CASTY_PLACE_SHARD,
-                                 .shard = 2),
-                     -EINVAL);
+    assert_int_equal(
+        casty_spawn(sys, &r, counter_actor, "x", .placement = CASTY_PLACE_SHARD, .shard = 2),
+        -EINVAL);
     assert_int_equal(casty_tell_raw(CASTY_REF_NULL, 1, NULL, 0, NULL), -EINVAL);
     assert_int_equal(casty_spawn(sys, &r, counter_actor, "valid"), 0);
     static char big[64 * 1024 + 1];

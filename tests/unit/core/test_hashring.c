@@ -30,7 +30,8 @@ static void test_hashring_deterministic(void **state)
     build(&a, 5);
     build(&b, 5);
     for (int i = 0; i < 10000; i++)
-        assert_int_equal(casty__hashring_lookup(&a, name_hash(i)), casty__hashring_lookup(&b, name_hash(i)));
+        assert_int_equal(casty__hashring_lookup(&a, name_hash(i)),
+                         casty__hashring_lookup(&b, name_hash(i)));
     casty__hashring_destroy(&a);
     casty__hashring_destroy(&b);
 }

@@ -8,7 +8,8 @@
 
 static casty_name_entry *entry(const char *name, void *cell)
 {
-    casty_name_entry *e = casty__name_entry_new(name, strlen(name), casty__hash_name(name, strlen(name)));
+    casty_name_entry *e =
+        casty__name_entry_new(name, strlen(name), casty__hash_name(name, strlen(name)));
     assert_non_null(e);
     e->cell = cell;
     return e;
@@ -53,7 +54,8 @@ static void test_registry_grows_and_keeps_everything(void **state)
         snprintf(name, sizeof(name), "actor-%d", i);
         casty_name_entry out;
         size_t len = strlen(name);
-        assert_int_equal(casty__registry_lookup(&reg, casty__hash_name(name, len), name, len, &out), 0);
+        assert_int_equal(casty__registry_lookup(&reg, casty__hash_name(name, len), name, len, &out),
+                         0);
         assert_int_equal((uintptr_t)out.cell, (uintptr_t)(i + 1));
     }
     for (int i = 0; i < N; i += 2)
@@ -73,7 +75,8 @@ static void *race(void *arg)
     for (int i = 0; i < 2000; i++) {
         char name[32];
         snprintf(name, sizeof(name), "contested-%d", i);
-        casty_name_entry *e = casty__name_entry_new(name, strlen(name), casty__hash_name(name, strlen(name)));
+        casty_name_entry *e =
+            casty__name_entry_new(name, strlen(name), casty__hash_name(name, strlen(name)));
         casty_name_entry out;
         if (casty__registry_insert(r->reg, e, &out) == 0)
             r->won++;

@@ -68,11 +68,23 @@ static void count_late(struct casty_system *sys, casty_shard *sh)
                                   memory_order_relaxed);
 }
 
-static casty_ref default_sender(struct casty_system *sys, casty_shard *sh)
+/* The explicit sender, else the running actor on this shard, else none. Written in place. */
+static inline void set_sender(struct casty_system *sys, casty_shard *sh, casty_env *env,
+                              const casty_ref *sender)
 {
-    if (sh && sh->ctx.cell)
-        return casty__cell_ref(sys, sh->ctx.cell);
-    return CASTY_REF_NULL;
+    if (sender) {
+        env->sender = *sender;
+    } else if (sh && sh->ctx.cell) {
+        const casty_cell *cell = sh->ctx.cell;
+        memset(&env->sender, 0, sizeof(env->sender));
+        env->sender.addr = (uint64_t)(uintptr_t)cell;
+        env->sender.gen = casty__cell_gen(cell);
+        env->sender.system = sys->ref_id;
+        env->sender.shard = cell->shard;
+        env->sender.kind = CASTY_REF_ACTOR;
+    } else {
+        memset(&env->sender, 0, sizeof(env->sender));
+    }
 }
 
 int casty__send(struct casty_system *sys, casty_shard *sh, casty_ref to, const casty_send *s)
@@ -100,7 +112,7 @@ int casty__send(struct casty_system *sys, casty_shard *sh, casty_ref to, const c
         casty__env_free(sys, sh, env);
         return -ENOMEM;
     }
-    env->sender = s->sender ? *s->sender : default_sender(sys, sh);
+    set_sender(sys, sh, env, s->sender);
     env->to_gen = to.gen;
     if (to.kind == CASTY_REF_ACTOR) {
         env->kind = s->kind;

@@ -19,7 +19,7 @@ void casty_config_init(casty_config *cfg)
     cfg->ring_slots = 4096;
     cfg->max_message_bytes = 64 * 1024;
     cfg->ask_timeout_ms = 10000;
-    cfg->placement_vnodes = 64;
+    cfg->placement_vnodes = 128;
     cfg->io_entries = 256;
 }
 

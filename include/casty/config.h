@@ -26,7 +26,7 @@ typedef struct casty_config {
     bool no_pin;                /* do not pin shard threads to CPUs */
     bool busy_poll;             /* shards never sleep when idle (lowest latency, burns CPU) */
     uint32_t spin_us;           /* idle spin before sleeping (default 50) */
-    uint32_t actor_budget;      /* messages an actor handles per turn (default 128) */
+    uint32_t actor_budget;      /* messages an actor handles per turn (default 64) */
     uint32_t ring_slots;        /* SPSC ring capacity per shard pair, power of two (default 4096) */
     uint32_t max_message_bytes; /* largest payload accepted by tell/ask (default 64 KiB) */
     uint32_t ask_timeout_ms;    /* default ask timeout (default 10,000) */

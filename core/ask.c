@@ -18,6 +18,17 @@ static uint64_t timeout_ns(struct casty_system *sys, const casty_ask_opts *opts)
     return sys->ask_timeout_ns;
 }
 
+/* The request of an ask: a user message flagged ASK whose sender is the waiting party. */
+static casty_send ask_message(uint32_t type, const void *data, size_t len, const casty_ref *asker)
+{
+    return (casty_send){.type = type,
+                        .flags = CASTY_MSG_ASK,
+                        .kind = CASTY_ENV_USER,
+                        .data = data,
+                        .len = len,
+                        .sender = asker};
+}
+
 int casty_ask_raw(casty_ref to, uint32_t type, const void *data, size_t len, void *reply,
                   size_t reply_len, const casty_ask_opts *opts)
 {
@@ -35,12 +46,7 @@ int casty_ask_raw(casty_ref to, uint32_t type, const void *data, size_t len, voi
         return rc;
     }
     casty_ref me = {.addr = idx, .gen = gen, .system = sys->ref_id, .kind = CASTY_REF_WAITER};
-    casty_send s = {.type = type,
-                    .flags = CASTY_MSG_ASK,
-                    .kind = CASTY_ENV_USER,
-                    .data = data,
-                    .len = len,
-                    .sender = &me};
+    casty_send s = ask_message(type, data, len, &me);
     uint64_t now = casty__now_ns();
     rc = casty__send(sys, NULL, to, &s);
     /* On a failed send the wait below times out at once and frees the slot. */
@@ -107,12 +113,7 @@ int casty_ask_async_raw(casty_ctx *ctx, casty_ref to, uint32_t type, const void 
                     .system = sys->ref_id,
                     .shard = (uint16_t)sh->id,
                     .kind = CASTY_REF_ASK};
-    casty_send s = {.type = type,
-                    .flags = CASTY_MSG_ASK,
-                    .kind = CASTY_ENV_USER,
-                    .data = data,
-                    .len = len,
-                    .sender = &me};
+    casty_send s = ask_message(type, data, len, &me);
     /* Arm first: a send to a stale ref on this shard is answered before casty__send returns. */
     casty__wheel_add(&sh->wheel, &p->timer, casty__now_ns() + timeout_ns(sys, opts));
     int rc = casty__send(sys, sh, to, &s);

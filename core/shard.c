@@ -115,7 +115,8 @@ static uint32_t run_queue(casty_shard *sh)
     return n;
 }
 
-static bool has_work(casty_shard *sh, uint32_t phase)
+/* `now_ns` is the caller's latest clock reading: the spin loop reads the clock once per 64 spins. */
+static bool has_work(casty_shard *sh, uint32_t phase, uint64_t now_ns)
 {
     if (sh->runq_head || sh->overflowing)
         return true;
@@ -123,7 +124,7 @@ static bool has_work(casty_shard *sh, uint32_t phase)
         return true;
     if (!casty__mpsc_empty(&sh->inject) || casty__xshard_pending_in(sh))
         return true;
-    return casty__wheel_next_deadline(&sh->wheel) <= casty__now_ns();
+    return casty__wheel_next_deadline(&sh->wheel) <= now_ns;
 }
 
 /* Nothing to do: spin for spin_ns, then sleep until woken or the next timer. */
@@ -135,28 +136,31 @@ static void idle(casty_shard *sh, uint32_t phase)
         return;
     }
     uint64_t start = casty__now_ns();
+    uint64_t now = start;
     for (uint64_t i = 1;; i++) {
-        if (has_work(sh, phase))
+        if (has_work(sh, phase, now))
             return;
         casty_cpu_relax();
-        if ((i & SPIN_CHECK_MASK) == 0 && casty__now_ns() - start >= sys->spin_ns)
-            break;
+        if ((i & SPIN_CHECK_MASK) == 0) {
+            now = casty__now_ns();
+            if (now - start >= sys->spin_ns)
+                break;
+        }
     }
     /* Acq-rel exchange: pairs with the producers' exchange in casty__shard_wake(); see there. */
     atomic_exchange_explicit(&sh->sleeping, 1, memory_order_acq_rel);
-    if (has_work(sh, phase)) {
-        atomic_exchange_explicit(&sh->sleeping, 0,
-                                 memory_order_acq_rel); /* RMW: keeps the release sequence */
+    now = casty__now_ns();
+    if (has_work(sh, phase, now)) {
+        /* An RMW, not a store, so that the release sequence of producers' exchanges holds. */
+        atomic_exchange_explicit(&sh->sleeping, 0, memory_order_acq_rel);
         return;
     }
-    uint64_t now = casty__now_ns();
     uint64_t next = casty__wheel_next_deadline(&sh->wheel);
     uint64_t timeout = next == UINT64_MAX ? UINT64_MAX : (next > now ? next - now : 0);
     casty__count(&sh->stats.sleeps, 1);
     casty__io_wait(&sh->io, timeout);
     casty__count(&sh->stats.io_submits, 1);
-    atomic_exchange_explicit(&sh->sleeping, 0,
-                             memory_order_acq_rel); /* RMW: keeps the release sequence */
+    atomic_exchange_explicit(&sh->sleeping, 0, memory_order_acq_rel); /* RMW, as above */
 }
 
 /* Shutdown, step one: stop every actor of this shard (their stop hooks run here). */

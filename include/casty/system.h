@@ -23,7 +23,6 @@ typedef enum casty_dead_reason {
     CASTY_DEAD_STOPPED = 0, /* the target actor had stopped (stale ref) */
     CASTY_DEAD_NO_SENDER,   /* reply with neither asker nor sender */
     CASTY_DEAD_LATE_REPLY,  /* a reply arrived after its ask timed out */
-    CASTY_DEAD_SHUTDOWN,    /* the system stopped with the message undelivered */
     CASTY_DEAD_REASONS
 } casty_dead_reason;
 
@@ -56,7 +55,7 @@ CASTY_API CASTY_NODISCARD int casty_system_start(casty_system **out, const casty
 /*
  * Stop gracefully: refuse new work, stop every actor (each finishes the message
  * in hand and runs its stop hook), drain, join the threads and free everything.
- * Undelivered messages become dead letters (CASTY_DEAD_SHUTDOWN). Outside
+ * Messages still in flight are freed uncounted (the counters go with the system). Outside
  * threads only: -EDEADLK from a shard of this system; -EINVAL on NULL.
  */
 CASTY_API CASTY_NODISCARD int casty_system_stop(casty_system *sys);

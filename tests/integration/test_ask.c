@@ -14,12 +14,24 @@ CASTY_MESSAGE(Defer);
 CASTY_MESSAGE(Flush, long value);
 CASTY_MESSAGE(Crash);
 CASTY_MESSAGE(NestedAsk);
-CASTY_PROTOCOL(EchoMsg, Add, Fail, Silent, Defer, Flush, Crash, NestedAsk);
+CASTY_MESSAGE(ReplyBlind);
+CASTY_MESSAGE(SpawnLocal);
+CASTY_PROTOCOL(EchoMsg, Add, Fail, Silent, Defer, Flush, Crash, NestedAsk, ReplyBlind, SpawnLocal);
 
 typedef struct {
     casty_ref deferred;
     EchoMsg_ref next; /* forwarder only */
 } Echo;
+
+static int echo(casty_ctx *ctx, Echo *self, const casty_msg *msg);
+static int echo_local(casty_ctx *ctx, Echo *self, const casty_msg *msg)
+{
+    (void)ctx;
+    (void)self;
+    (void)msg;
+    return 0;
+}
+CASTY_ACTOR(echo_actor_local, EchoMsg, Echo, echo_local);
 
 static int echo(casty_ctx *ctx, Echo *self, const casty_msg *msg)
 {
@@ -39,6 +51,19 @@ static int echo(casty_ctx *ctx, Echo *self, const casty_msg *msg)
     }
     case CASTY_ID(Crash):
         return -EIO;
+    case CASTY_ID(ReplyBlind): {
+        /* Told from an outside thread: no sender, no asker; reply must refuse and count. */
+        return casty_reply(ctx, long, 1) == -ENOENT ? 0 : -EPROTO;
+    }
+    case CASTY_ID(SpawnLocal): {
+        /* A child placed "next to me" lands on this actor's shard; answer with both shards. */
+        EchoMsg_ref child;
+        int rc = casty_spawn(casty_ctx_system(ctx), &child, echo_actor_local, NULL,
+                             .placement = CASTY_PLACE_LOCAL);
+        uint32_t here = casty_ctx_shard(ctx);
+        long answer = rc < 0 ? rc : (long)(here * 10 + child.raw.shard);
+        return casty_reply(ctx, long, answer);
+    }
     case CASTY_ID(NestedAsk): {
         /* A blocking ask on a shard must be refused, not deadlock the shard. */
         long out;
@@ -255,6 +280,37 @@ static void test_ask_inside_actor_timeout_is_a_message(void **state)
     assert_true(ct_stats(sys).asks_timed_out >= 1);
 }
 
+static int no_sender_counted(void *arg)
+{
+    (void)arg;
+    return ct_stats(sys).dead_by_reason[CASTY_DEAD_NO_SENDER] >= 1;
+}
+
+static void test_reply_without_sender_is_counted_noop(void **state)
+{
+    (void)state;
+    assert_int_equal(casty_tell(e, ReplyBlind), 0);
+    assert_true(ct_wait_until(no_sender_counted, NULL, 5000));
+    long out;
+    assert_int_equal(casty_ask(e, &out, Add, .x = 1), 0); /* still alive */
+}
+
+static void test_place_local_spawns_on_callers_shard(void **state)
+{
+    (void)state;
+    for (uint32_t shard = 0; shard < 2; shard++) {
+        EchoMsg_ref p;
+        char name[32];
+        snprintf(name, sizeof(name), "local-parent-%u", shard);
+        assert_int_equal(
+            casty_spawn(sys, &p, echo_actor, name, .placement = CASTY_PLACE_SHARD, .shard = shard),
+            0);
+        long answer = -1;
+        assert_int_equal(casty_ask(p, &answer, SpawnLocal), 0);
+        assert_int_equal(answer, shard * 10 + shard);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -269,6 +325,8 @@ int main(void)
         cmocka_unit_test(test_ask_stopped_actor_fails_fast),
         cmocka_unit_test(test_ask_inside_actor_replies_as_message),
         cmocka_unit_test(test_ask_inside_actor_timeout_is_a_message),
+        cmocka_unit_test(test_reply_without_sender_is_counted_noop),
+        cmocka_unit_test(test_place_local_spawns_on_callers_shard),
     };
     return cmocka_run_group_tests_name("integration/ask", tests, setup, teardown);
 }

@@ -8,6 +8,7 @@
 
 #include "core/hashring.h"
 #include "support/casty_test.h"
+#include "support/names.h"
 
 #define NAMES  100000
 #define VNODES 128
@@ -17,11 +18,7 @@ static uint64_t names[NAMES];
 static int group_setup(void **state)
 {
     (void)state;
-    for (int i = 0; i < NAMES; i++) {
-        char name[32];
-        int n = snprintf(name, sizeof(name), "actor-%d", i);
-        names[i] = casty__hash_name(name, (size_t)n);
-    }
+    ct_name_hashes(names, NAMES, "actor-");
     return 0;
 }
 

@@ -7,6 +7,7 @@
 
 #include "core/placement.h"
 #include "support/casty_test.h"
+#include "support/names.h"
 
 #define NAMES  100000
 #define VNODES 128
@@ -16,11 +17,7 @@ static uint64_t names[NAMES];
 static int group_setup(void **state)
 {
     (void)state;
-    for (int i = 0; i < NAMES; i++) {
-        char name[32];
-        int n = snprintf(name, sizeof(name), "n%d", i);
-        names[i] = casty__hash_name(name, (size_t)n);
-    }
+    ct_name_hashes(names, NAMES, "n");
     return 0;
 }
 

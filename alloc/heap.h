@@ -26,6 +26,8 @@ void *casty__mem_aligned(size_t align, size_t n);
 void *casty__mem_calloc(size_t n, size_t sz);
 
 /* Releases a block from any of the calls above; NULL is a no-op and is not counted. */
+/* Resize a block from casty__mem_alloc/calloc (NULL: allocate); NULL on failure, p intact. */
+void *casty__mem_realloc(void *p, size_t n);
 void casty__mem_free(void *p);
 
 /*

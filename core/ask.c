@@ -75,6 +75,7 @@ static void notify_asker(casty_shard *sh, casty_pending *p, int status)
     env->msg.status = status;
     env->msg.data = env->inline_data;
     env->kind = CASTY_ENV_USER;
+    env->flags |= CASTY_ENV_UNCOUNTED; /* the asker's own asks are bounded by the asker */
     env->sender = CASTY_REF_NULL;
     env->to.cell = p->asker;
     env->to_gen = p->asker_gen;
@@ -134,6 +135,7 @@ void casty__ask_on_reply(casty_shard *sh, casty_env *env)
     CASTY_ASSERT(p->shard == sh);
     casty__wheel_cancel(&sh->wheel, &p->timer);
     env->kind = CASTY_ENV_USER;
+    env->flags |= CASTY_ENV_UNCOUNTED;
     env->msg.type = p->reply_type;
     env->msg.flags = 0;
     env->to.cell = p->asker;

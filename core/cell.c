@@ -1,7 +1,8 @@
 /*
- * Actor cells on their shard: delivery into the mailbox, the START of a
- * freshly spawned actor, one turn of its behaviour, and its stop. Everything
- * here runs on the cell's own shard thread.
+ * Actor cells on their shard: delivery into the mailbox (with the bound and
+ * its overflow policy), the START of a freshly spawned actor, and one turn of
+ * its behaviour. Stopping and supervision live in lifecycle.c and
+ * supervise.c. Everything here runs on the cell's own shard thread.
  */
 #include "core/cell.h"
 
@@ -10,6 +11,8 @@
 
 #include "core/ask.h"
 #include "core/assert.h"
+#include "core/lifecycle.h"
+#include "core/sched.h"
 #include "core/system.h"
 
 casty_ref casty__cell_ref(const struct casty_system *sys, const casty_cell *cell)
@@ -21,13 +24,71 @@ casty_ref casty__cell_ref(const struct casty_system *sys, const casty_cell *cell
                        .kind = CASTY_REF_ACTOR};
 }
 
-static void schedule(casty_shard *sh, casty_cell *cell)
+/* May the cell do something now? System messages always; user messages unless held back. */
+static inline bool runnable(const casty_cell *cell)
+{
+    if (casty__mailbox_has_sys(cell))
+        return true;
+    return cell->mb_head &&
+           !(cell->flags & (CASTY_CELL_SUSPENDED | CASTY_CELL_TERMINATING | CASTY_CELL_PARKED));
+}
+
+void casty__cell_schedule(casty_shard *sh, casty_cell *cell)
 {
     if ((cell->flags & (CASTY_CELL_STARTED | CASTY_CELL_QUEUED | CASTY_CELL_RUNNING |
-                        CASTY_CELL_STOPPED)) == CASTY_CELL_STARTED) {
+                        CASTY_CELL_STOPPED)) == CASTY_CELL_STARTED &&
+        runnable(cell)) {
         cell->flags |= CASTY_CELL_QUEUED;
         casty__runq_push(sh, cell);
     }
+}
+
+void casty__cell_release(casty_shard *sh, casty_cell *cell)
+{
+    if (cell->flags & (CASTY_CELL_QUEUED | CASTY_CELL_RUNNING))
+        return; /* the run queue or the running turn frees it */
+    casty__pool_put(&sh->cell_cache, cell);
+}
+
+void casty__cell_discard(casty_cell *cell)
+{
+    if (cell->flags & CASTY_CELL_HEAP_STATE)
+        casty__mem_free(cell->state);
+    cell->state = NULL;
+    casty__cell_ext_free(cell);
+    casty_env *queued;
+    while ((queued = casty__mailbox_pop(cell)) != NULL)
+        casty__env_drop_payload(queued);
+}
+
+/* The oldest counted user envelope, and its predecessor: the drop-oldest victim. */
+static casty_env *oldest_counted(casty_cell *cell, casty_env **prevp)
+{
+    casty_env *prev = cell->mb_sys_tail;
+    casty_env *env = prev ? (casty_env *)(void *)prev->link.next : cell->mb_head;
+    while (env && !casty__env_counted(env)) {
+        prev = env;
+        env = (casty_env *)(void *)env->link.next;
+    }
+    *prevp = prev;
+    return env;
+}
+
+/* A counted message meets a full mailbox: apply the actor's overflow policy. */
+static void overflow(casty_shard *sh, casty_cell *cell, casty_env *env)
+{
+    if (cell->mb_policy == CASTY_MAILBOX_DROP_OLDEST) {
+        casty_env *prev;
+        casty_env *victim = oldest_counted(cell, &prev);
+        if (victim) {
+            casty__mailbox_unlink(cell, prev, victim);
+            casty__dead_letter(sh->sys, sh, victim, CASTY_DEAD_MAILBOX_FULL, -EAGAIN);
+            casty__mailbox_push(cell, env);
+            casty__cell_schedule(sh, cell);
+            return;
+        }
+    }
+    casty__dead_letter(sh->sys, sh, env, CASTY_DEAD_MAILBOX_FULL, -EAGAIN); /* DROP_NEW */
 }
 
 void casty__cell_deliver(casty_shard *sh, casty_env *env)
@@ -35,41 +96,48 @@ void casty__cell_deliver(casty_shard *sh, casty_env *env)
     casty_cell *cell = env->to.cell;
     /* A stale generation means the actor stopped: the ref outlived it. */
     if (CASTY_UNLIKELY(casty__cell_gen(cell) != env->to_gen)) {
-        casty__dead_letter(sh->sys, sh, env, CASTY_DEAD_STOPPED, -CASTY_EDEAD);
+        if (env->kind == CASTY_ENV_SYS)
+            casty__sys_undeliverable(sh, env);
+        else
+            casty__dead_letter(sh->sys, sh, env, CASTY_DEAD_STOPPED, -CASTY_EDEAD);
         return;
     }
     CASTY_ASSERT(cell->shard == sh->id);
-    casty__mailbox_push(cell, env);
-    schedule(sh, cell);
+    if (CASTY_UNLIKELY(env->kind == CASTY_ENV_SYS)) {
+        casty__mailbox_push_sys(cell, env);
+    } else if (CASTY_UNLIKELY(cell->flags & CASTY_CELL_TERMINATING)) {
+        /* It will never handle another user message. */
+        casty__dead_letter(sh->sys, sh, env, CASTY_DEAD_STOPPED, -CASTY_EDEAD);
+        return;
+    } else if (CASTY_UNLIKELY(cell->mb_count >= cell->mb_cap) && casty__env_counted(env) &&
+               cell->mb_policy != CASTY_MAILBOX_FAIL) {
+        /* (FAIL refused at the sender; what got past the gate in flight is admitted.) */
+        overflow(sh, cell, env);
+        return;
+    } else {
+        casty__mailbox_push(cell, env);
+    }
+    casty__cell_schedule(sh, cell);
 }
 
-/* Run a hook or behaviour with the shard's ctx pointing at `cell`, saving the outer ctx. */
-struct saved_ctx {
-    struct casty_ctx ctx;
-    uint16_t running;
-};
-
-static struct saved_ctx enter_cell(casty_shard *sh, casty_cell *cell, casty_env *env)
+/* Keep the spawn arg for the init that follows each restart. */
+static int keep_arg(casty_cell *cell, casty_env *env)
 {
-    struct saved_ctx saved = {sh->ctx, (uint16_t)(cell->flags & CASTY_CELL_RUNNING)};
-    sh->ctx.cell = cell;
-    sh->ctx.env = env;
-    sh->ctx.replied = false;
-    cell->flags |= CASTY_CELL_RUNNING;
-    return saved;
-}
-
-static void leave_cell(casty_shard *sh, casty_cell *cell, struct saved_ctx saved)
-{
-    cell->flags = (uint16_t)((cell->flags & ~CASTY_CELL_RUNNING) | saved.running);
-    sh->ctx = saved.ctx;
-}
-
-static void release_cell(casty_shard *sh, casty_cell *cell)
-{
-    if (cell->flags & (CASTY_CELL_QUEUED | CASTY_CELL_RUNNING))
-        return; /* the run queue or the running turn frees it */
-    casty__pool_put(&sh->cell_cache, cell);
+    casty_cell_ext *ext = casty__cell_ext(cell);
+    if (!ext)
+        return -ENOMEM;
+    if (env->flags & CASTY_ENV_HEAP_PAYLOAD) {
+        ext->arg = (void *)env->msg.data; /* take the block over */
+        env->flags &= (uint16_t)~CASTY_ENV_HEAP_PAYLOAD;
+        env->msg.data = NULL;
+    } else {
+        ext->arg = casty__mem_alloc(env->msg.len);
+        if (!ext->arg)
+            return -ENOMEM;
+        memcpy(ext->arg, env->msg.data, env->msg.len);
+    }
+    ext->arg_len = env->msg.len;
+    return 0;
 }
 
 void casty__cell_start(casty_shard *sh, casty_env *env)
@@ -82,119 +150,99 @@ void casty__cell_start(casty_shard *sh, casty_env *env)
     if (sh->live)
         sh->live->live_prev = cell;
     sh->live = cell;
+    cell->flags |= CASTY_CELL_STARTED;
     if (atomic_load_explicit(&sh->sys->phase, memory_order_relaxed) != CASTY_PHASE_RUNNING) {
         casty__env_free(sh->sys, sh, env);
-        casty__cell_stop(sh, cell);
+        casty__cell_begin_stop(sh, cell, CASTY_EXIT_STOPPED, 0);
         return;
     }
-    cell->flags |= CASTY_CELL_STARTED;
-    int rc = 0;
-    if (cell->def->init) {
-        struct saved_ctx saved = enter_cell(sh, cell, NULL);
-        rc = cell->def->init(&sh->ctx, cell->state, env->msg.len ? env->msg.data : NULL,
-                             env->msg.len);
-        leave_cell(sh, cell, saved);
+    int rc = env->msg.len ? keep_arg(cell, env) : 0;
+    if (rc == 0) {
+        const casty_cell_ext *ext = cell->ext;
+        rc = casty__cell_run_init(sh, cell, ext ? ext->arg : NULL, ext ? ext->arg_len : 0);
     }
     casty__env_free(sh->sys, sh, env);
-    if (rc < 0 || (cell->flags & CASTY_CELL_STOPPING)) {
-        casty__cell_stop(sh, cell);
-        return;
-    }
-    if (cell->mb_head)
-        schedule(sh, cell);
+    if (rc < 0)
+        casty__cell_crashed(sh, cell, rc);
+    else if (cell->flags & CASTY_CELL_STOPPING)
+        casty__cell_begin_stop(sh, cell, CASTY_EXIT_STOPPED, 0);
+    casty__cell_schedule(sh, cell);
 }
 
-/* A behaviour returned an error: the message is dropped, a pending ask learns why. */
-static void crashed(casty_shard *sh, casty_cell *cell, casty_env *env, int rc)
+/* The next envelope this cell may handle now: system first, users unless held back. */
+static inline casty_env *next_env(casty_cell *cell)
 {
-    (void)rc;
-    (void)cell;
-    casty__count(&sh->stats.crashes, 1);
+    if (CASTY_UNLIKELY(casty__mailbox_has_sys(cell)))
+        return casty__mailbox_pop(cell);
+    if (CASTY_UNLIKELY(cell->flags &
+                       (CASTY_CELL_SUSPENDED | CASTY_CELL_TERMINATING | CASTY_CELL_PARKED)))
+        return NULL;
+    return casty__mailbox_pop(cell);
+}
+
+/* The behaviour failed on `env`: its asker learns now, then the strategy acts. */
+static void crashed(casty_shard *sh, casty_cell *cell, casty_env *env, int err)
+{
     if ((env->msg.flags & CASTY_MSG_ASK) && !sh->ctx.replied)
         casty__reply_status(sh->sys, sh, env->sender, -CASTY_ECRASHED);
+    casty__cell_crashed(sh, cell, err);
+}
+
+static void handle_user(casty_shard *sh, casty_cell *cell, casty_env *env)
+{
+    sh->ctx.env = env;
+    sh->ctx.replied = false;
+    sh->ctx.fail_err = 0;
+    int rc = cell->def->behave(&sh->ctx, cell->state, &env->msg);
+    if (CASTY_UNLIKELY(rc < 0 || sh->ctx.fail_err))
+        crashed(sh, cell, env, sh->ctx.fail_err ? sh->ctx.fail_err : rc);
+    sh->ctx.env = NULL;
+    casty__env_free(sh->sys, sh, env);
 }
 
 void casty__cell_run(casty_shard *sh, casty_cell *cell)
 {
     if (CASTY_UNLIKELY(cell->flags & CASTY_CELL_STOPPED)) {
-        release_cell(sh, cell); /* stopped while queued */
+        casty__cell_release(sh, cell); /* stopped while queued */
         return;
     }
     struct casty_system *sys = sh->sys;
     uint32_t budget = sys->cfg.actor_budget;
     uint32_t n = 0;
-    struct saved_ctx saved = enter_cell(sh, cell, NULL);
+    casty_saved_ctx saved = casty__enter_cell(sh, cell, NULL);
     while (n < budget) {
-        casty_env *env = casty__mailbox_pop(cell);
+        casty_env *env = next_env(cell);
         if (!env)
             break;
         n++;
-        if (CASTY_UNLIKELY(env->kind == CASTY_ENV_STOP)) {
+        if (CASTY_LIKELY(env->kind == CASTY_ENV_USER)) {
+            handle_user(sh, cell, env);
+        } else if (env->kind == CASTY_ENV_SYS) {
+            casty__cell_handle_sys(sh, cell, env);
+        } else {
+            CASTY_DASSERT(env->kind == CASTY_ENV_STOP);
             casty__env_free(sys, sh, env);
             cell->flags |= CASTY_CELL_STOPPING;
+        }
+        if (CASTY_UNLIKELY(cell->flags &
+                           (CASTY_CELL_STOPPING | CASTY_CELL_STOPPED | CASTY_CELL_PARKED))) {
+            if (cell->flags & CASTY_CELL_STOPPING)
+                casty__cell_begin_stop(sh, cell, CASTY_EXIT_STOPPED, 0);
             break;
         }
-        sh->ctx.env = env;
-        sh->ctx.replied = false;
-        int rc = cell->def->behave(&sh->ctx, cell->state, &env->msg);
-        if (CASTY_UNLIKELY(rc < 0))
-            crashed(sh, cell, env, rc);
-        casty__env_free(sys, sh, env);
-        if (CASTY_UNLIKELY(cell->flags & CASTY_CELL_STOPPING))
-            break;
     }
     casty__count(&sh->stats.delivered, n);
-    leave_cell(sh, cell, saved);
-    if (CASTY_UNLIKELY(cell->flags & (CASTY_CELL_STOPPING | CASTY_CELL_STOPPED))) {
-        casty__cell_stop(sh, cell);
-        return;
+    casty__leave_cell(sh, cell, saved);
+    if (CASTY_UNLIKELY(cell->flags & (CASTY_CELL_STOPPED | CASTY_CELL_PARKED))) {
+        if (cell->flags & CASTY_CELL_STOPPED) {
+            casty__cell_release(sh, cell);
+            return;
+        }
+        if (sh->overflowing) {
+            casty__shard_park(sh, cell);
+            return;
+        }
+        cell->flags &= (uint16_t)~CASTY_CELL_PARKED; /* the ring drained during the turn */
     }
-    if (cell->mb_head)
-        schedule(sh, cell);
-}
-
-static void unlink_live(casty_shard *sh, casty_cell *cell)
-{
-    if (cell->live_prev)
-        cell->live_prev->live_next = cell->live_next;
-    else if (sh->live == cell)
-        sh->live = cell->live_next;
-    if (cell->live_next)
-        cell->live_next->live_prev = cell->live_prev;
-    cell->live_prev = cell->live_next = NULL;
-}
-
-void casty__cell_stop(casty_shard *sh, casty_cell *cell)
-{
-    struct casty_system *sys = sh->sys;
-    CASTY_ASSERT(cell->shard == sh->id);
-    if (cell->flags & CASTY_CELL_STOPPED) {
-        release_cell(sh, cell);
-        return;
-    }
-    cell->flags |= CASTY_CELL_STOPPED;
-    if ((cell->flags & CASTY_CELL_STARTED) && cell->def->stop) {
-        struct saved_ctx saved = enter_cell(sh, cell, NULL);
-        cell->def->stop(&sh->ctx, cell->state);
-        leave_cell(sh, cell, saved);
-    }
-    if (cell->name) {
-        casty__registry_remove(&sys->registry, cell->name);
-        cell->name = NULL;
-    }
-    /* From here every ref to this actor is stale; its queued messages are dead letters. */
-    atomic_store_explicit(&cell->gen, casty__cell_gen(cell) + 1, memory_order_relaxed);
-    casty_env *env;
-    while ((env = casty__mailbox_pop(cell)) != NULL) {
-        if (env->kind == CASTY_ENV_STOP)
-            casty__env_free(sys, sh, env);
-        else
-            casty__dead_letter(sys, sh, env, CASTY_DEAD_STOPPED, -CASTY_EDEAD);
-    }
-    if (cell->flags & CASTY_CELL_HEAP_STATE)
-        casty__mem_free(cell->state);
-    cell->state = NULL;
-    unlink_live(sh, cell);
-    casty__count(&sh->stats.stopped, 1);
-    release_cell(sh, cell);
+    casty__cell_schedule(sh, cell);
 }

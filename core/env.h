@@ -20,15 +20,20 @@
 
 struct casty_cell;
 struct casty_pending;
+struct casty_sched;
 
 enum casty_env_kind {
     CASTY_ENV_USER = 0,  /* a message for an actor's behaviour */
     CASTY_ENV_STOP = 1,  /* a stop request, queued in FIFO order with user messages */
     CASTY_ENV_START = 2, /* a freshly spawned actor's start (payload: the init arg) */
     CASTY_ENV_REPLY = 3, /* a reply to an actor's pending ask (to.pending) */
+    CASTY_ENV_SYS = 4,   /* a system message for a cell (msg.type: enum casty_sys_type) */
+    CASTY_ENV_SCHED = 5, /* arm or cancel a schedule on its shard (to.sched) */
 };
 
 #define CASTY_ENV_HEAP_PAYLOAD 0x1u /* msg.data points to a separate block */
+#define CASTY_ENV_UNCOUNTED    0x2u /* outside the mailbox bound: replies, timeouts, Terminated */
+#define CASTY_ENV_NO_PUBLISH   0x4u /* a dead-letter notice: if undeliverable, count it only */
 
 #define CASTY_ENV_SIZE   128
 #define CASTY_ENV_INLINE 48
@@ -39,6 +44,7 @@ typedef struct casty_env {
     union {
         struct casty_cell *cell;
         struct casty_pending *pending;
+        struct casty_sched *sched;
     } to;
     uint32_t to_gen;  /* generation of `to` when the message was sent */
     uint16_t kind;    /* enum casty_env_kind */

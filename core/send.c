@@ -45,27 +45,13 @@ void casty__route(struct casty_system *sys, casty_shard *sh, uint32_t dst, casty
     casty__shard_wake(NULL, target);
 }
 
-void casty__dead_letter(struct casty_system *sys, casty_shard *sh, casty_env *env,
-                        casty_dead_reason reason, int err)
+/* A full CASTY_MAILBOX_FAIL mailbox refuses at the sender (as far as it can see from here). */
+static inline bool gate_closed(casty_ref to)
 {
-    if (sh) {
-        casty__count(&sh->stats.dead[reason], 1);
-    } else {
-        atomic_fetch_add_explicit(&sys->outside_dead_by[reason], 1, memory_order_relaxed);
-    }
-    /* An asker should learn at once that nobody will answer, rather than wait for its timeout. */
-    if ((env->msg.flags & CASTY_MSG_ASK) && err && env->kind == CASTY_ENV_USER)
-        casty__reply_status(sys, sh, env->sender, err);
-    casty__env_free(sys, sh, env);
-}
-
-static void count_late(struct casty_system *sys, casty_shard *sh)
-{
-    if (sh)
-        casty__count(&sh->stats.dead[CASTY_DEAD_LATE_REPLY], 1);
-    else
-        atomic_fetch_add_explicit(&sys->outside_dead_by[CASTY_DEAD_LATE_REPLY], 1,
-                                  memory_order_relaxed);
+    const casty_cell *cell = (const casty_cell *)(uintptr_t)to.addr;
+    /* Type-stable cells: the read is safe even for a stale ref, and the gen check tells. */
+    return CASTY_UNLIKELY(atomic_load_explicit(&cell->mb_gate, memory_order_relaxed) != 0) &&
+           casty__cell_gen(cell) == to.gen;
 }
 
 /* The explicit sender, else the running actor on this shard, else none. Written in place. */
@@ -97,11 +83,14 @@ int casty__send(struct casty_system *sys, casty_shard *sh, casty_ref to, const c
         /* An outside thread blocked in casty_ask(): write the reply into its slot. */
         if (casty__waiter_complete(&sys->waiters, (uint32_t)to.addr, to.gen, s->status, s->data,
                                    s->len) < 0)
-            count_late(sys, sh);
+            casty__dead_letter_info(sys, sh, &to, s->sender, s->type, s->status, s->data, s->len,
+                                    CASTY_DEAD_LATE_REPLY);
         return 0;
     }
     if (CASTY_UNLIKELY(to.kind != CASTY_REF_ACTOR && to.kind != CASTY_REF_ASK))
         return -EINVAL;
+    if (to.kind == CASTY_REF_ACTOR && s->kind == CASTY_ENV_USER && gate_closed(to))
+        return -EAGAIN;
     casty_env *env = casty__env_alloc(sys, sh);
     if (CASTY_UNLIKELY(!env))
         return -ENOMEM;
@@ -146,6 +135,27 @@ int casty_tell_raw(casty_ref to, uint32_t type, const void *data, size_t len,
     casty_send s = {
         .type = type, .kind = CASTY_ENV_USER, .data = data, .len = len, .sender = sender};
     return casty__send_any(to, &s);
+}
+
+int casty_tell_name_raw(casty_system *sys, const char *name, const char *protocol, uint32_t type,
+                        const void *data, size_t len)
+{
+    if (!sys || !name || (len && !data))
+        return -EINVAL;
+    casty_ref to;
+    int rc = casty_lookup_raw(sys, &to, name, protocol);
+    if (rc == -ENOENT) {
+        casty_shard *sh;
+        if (!casty__system_for(sys->ref_id, &sh))
+            return -ESHUTDOWN;
+        casty__dead_letter_info(sys, sh, NULL, NULL, type, 0, data,
+                                len > sys->max_message_bytes ? 0 : len, CASTY_DEAD_NO_SUCH_NAME);
+        casty__system_done(sys, sh);
+        return -ENOENT;
+    }
+    if (rc < 0)
+        return rc;
+    return casty_tell_raw(to, type, data, len, NULL);
 }
 
 int casty_stop_raw(casty_ref to)

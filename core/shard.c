@@ -16,6 +16,8 @@
 
 #include "core/ask.h"
 #include "core/assert.h"
+#include "core/lifecycle.h"
+#include "core/sched.h"
 #include "core/system.h"
 
 _Thread_local casty_shard *casty__tls_shard __attribute__((tls_model("initial-exec")));
@@ -75,7 +77,11 @@ void casty__shard_deliver(casty_shard *sh, casty_env *env)
     switch ((enum casty_env_kind)env->kind) {
     case CASTY_ENV_USER:
     case CASTY_ENV_STOP:
+    case CASTY_ENV_SYS:
         casty__cell_deliver(sh, env);
+        return;
+    case CASTY_ENV_SCHED:
+        casty__sched_on_env(sh, env);
         return;
     case CASTY_ENV_START:
         casty__cell_start(sh, env);
@@ -163,16 +169,75 @@ static void idle(casty_shard *sh, uint32_t phase)
     atomic_exchange_explicit(&sh->sleeping, 0, memory_order_acq_rel); /* RMW, as above */
 }
 
-/* Shutdown, step one: stop every actor of this shard (their stop hooks run here). */
-static void stop_all_actors(casty_shard *sh)
+void casty__shard_park(casty_shard *sh, casty_cell *cell)
+{
+    if (sh->nparked == sh->parked_cap) {
+        uint32_t cap = sh->parked_cap ? sh->parked_cap * 2 : 16;
+        casty_lite *v = casty__mem_realloc(sh->parked, (size_t)cap * sizeof(*v));
+        if (!v) {
+            /* No room to remember it: let it run on (the overflow queue absorbs its sends). */
+            cell->flags &= (uint16_t)~CASTY_CELL_PARKED;
+            casty__cell_schedule(sh, cell);
+            return;
+        }
+        sh->parked = v;
+        sh->parked_cap = cap;
+    }
+    sh->parked[sh->nparked++] = casty__lite_of(cell);
+}
+
+void casty__shard_unpark(casty_shard *sh)
+{
+    uint32_t n = sh->nparked;
+    sh->nparked = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        casty_cell *cell = sh->parked[i].cell;
+        if (casty__cell_gen(cell) != sh->parked[i].gen || !(cell->flags & CASTY_CELL_PARKED))
+            continue; /* stopped meanwhile, or a duplicate entry */
+        cell->flags &= (uint16_t)~CASTY_CELL_PARKED;
+        casty__cell_schedule(sh, cell);
+    }
+}
+
+/* Shutdown, step one: stop the top-level actors; they stop their children first. */
+static void stop_roots(casty_shard *sh)
+{
+    for (casty_cell *cell = sh->live, *next; cell; cell = next) {
+        next = cell->live_next;
+        if (!cell->parent)
+            casty__cell_begin_stop(sh, cell, CASTY_EXIT_STOPPED, 0);
+    }
+    casty__xshard_flush(sh);
+}
+
+/* Shutdown after the grace period (and at exit): finalize whatever is left, without waiting. */
+static void finalize_all(casty_shard *sh)
 {
     casty_cell *cell;
-    while ((cell = sh->live) != NULL)
-        casty__cell_stop(sh, cell);
+    while ((cell = sh->live) != NULL) {
+        if (!(cell->flags & CASTY_CELL_TERMINATING)) {
+            cell->exit_reason = CASTY_EXIT_STOPPED;
+            cell->exit_error = 0;
+        }
+        casty__cell_finalize(sh, cell);
+    }
     casty__xshard_flush(sh);
-    sh->stopped_actors = true;
-    /* Release: the stopping thread reads our counters after seeing the count. */
-    atomic_fetch_add_explicit(&sh->sys->shards_done, 1, memory_order_release);
+}
+
+static void check_phase(casty_shard *sh, uint32_t phase)
+{
+    struct casty_system *sys = sh->sys;
+    if (phase >= CASTY_PHASE_STOP_ACTORS && !sh->stop_seen) {
+        stop_roots(sh);
+        sh->stop_seen = true;
+        /* Release: the stopping thread reads our counters after seeing the count. */
+        atomic_fetch_add_explicit(&sys->shards_seen, 1, memory_order_release);
+    }
+    if (phase >= CASTY_PHASE_FORCE && !sh->forced) {
+        finalize_all(sh);
+        sh->forced = true;
+        atomic_fetch_add_explicit(&sys->shards_forced, 1, memory_order_release);
+    }
 }
 
 static void loop(casty_shard *sh)
@@ -183,8 +248,8 @@ static void loop(casty_shard *sh)
         uint32_t phase = atomic_load_explicit(&sys->phase, memory_order_acquire);
         if (phase == CASTY_PHASE_EXIT)
             return;
-        if (phase == CASTY_PHASE_STOP_ACTORS && !sh->stopped_actors)
-            stop_all_actors(sh);
+        if (CASTY_UNLIKELY(phase != CASTY_PHASE_RUNNING))
+            check_phase(sh, phase);
         sh->now_ns = casty__now_ns();
         uint32_t work = drain_inject(sh);
         work += casty__xshard_drain(sh, DRAIN_BATCH);
@@ -222,11 +287,16 @@ static void *shard_main(void *arg)
     if (rc < 0)
         return NULL;
     loop(sh);
+    finalize_all(sh); /* actors that started after the forced stop */
+    casty__sched_free_unowned(sh);
+    casty__mem_free(sh->parked);
+    sh->parked = NULL;
     casty__wheel_destroy(&sh->wheel);
     casty__io_destroy(&sh->io);
     casty__pool_cache_drain(&sh->env_cache);
     casty__pool_cache_drain(&sh->cell_cache);
     casty__pool_cache_drain(&sh->pending_cache);
+    casty__pool_cache_drain(&sh->sched_cache);
     casty__tls_shard = NULL;
     return NULL;
 }

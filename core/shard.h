@@ -18,6 +18,7 @@
 #include "casty/actor.h"
 #include "core/cell.h"
 #include "core/compiler.h"
+#include "core/ext.h"
 #include "core/mpsc.h"
 #include "core/spsc.h"
 #include "core/timer.h"
@@ -31,6 +32,7 @@ struct casty_ctx {
     casty_cell *cell;
     casty_env *env; /* the message being handled (NULL in hooks) */
     bool replied;
+    int fail_err; /* set by casty_fail(): the turn is a crash whatever the behaviour returns */
 };
 
 typedef struct casty_counter {
@@ -54,7 +56,7 @@ typedef struct casty_shard_stats {
     casty_counter dead[CASTY_DEAD_REASONS];
     casty_counter spawned, stopped;
     casty_counter asks_timed_out;
-    casty_counter crashes;
+    casty_counter crashes, restarts;
     casty_counter wakeups_sent, sleeps;
     casty_counter ring_publishes, ring_full;
     casty_counter io_submits;
@@ -75,6 +77,11 @@ typedef struct casty_shard {
     casty_pool_cache env_cache;
     casty_pool_cache cell_cache;
     casty_pool_cache pending_cache;
+    casty_pool_cache sched_cache;
+    struct casty_sched *scheds; /* schedules armed here that no actor owns */
+    casty_lite *parked;         /* actors waiting for a full ring to drain */
+    uint32_t nparked, parked_cap;
+    uint64_t rng; /* xorshift state: backoff jitter */
     casty_cell *runq_head, *runq_tail;
     casty_cell *live; /* doubly linked list of live cells on this shard */
     casty_wheel wheel;
@@ -85,7 +92,8 @@ typedef struct casty_shard {
     uint8_t *is_dirty;
     uint32_t ndirty;
     uint32_t overflowing; /* destinations with a non-empty overflow FIFO */
-    bool stopped_actors;
+    bool stop_seen; /* saw CASTY_PHASE_STOP_ACTORS and stopped its top-level actors */
+    bool forced;    /* saw CASTY_PHASE_FORCE and finalized whatever was left */
     casty_io io;
     pthread_t thread;
     casty_shard_stats stats;
@@ -111,6 +119,34 @@ static inline void casty__runq_push(casty_shard *sh, casty_cell *cell)
     sh->runq_tail = cell;
 }
 
+/* Run a hook or behaviour with the shard's ctx on `cell`; returns the outer ctx to restore. */
+typedef struct casty_saved_ctx {
+    struct casty_ctx ctx;
+    uint16_t running;
+} casty_saved_ctx;
+
+static inline casty_saved_ctx casty__enter_cell(casty_shard *sh, casty_cell *cell, casty_env *env)
+{
+    casty_saved_ctx saved = {sh->ctx, (uint16_t)(cell->flags & CASTY_CELL_RUNNING)};
+    sh->ctx.cell = cell;
+    sh->ctx.env = env;
+    sh->ctx.replied = false;
+    sh->ctx.fail_err = 0;
+    cell->flags |= CASTY_CELL_RUNNING;
+    return saved;
+}
+
+static inline void casty__leave_cell(casty_shard *sh, casty_cell *cell, casty_saved_ctx saved)
+{
+    cell->flags = (uint16_t)((cell->flags & ~CASTY_CELL_RUNNING) | saved.running);
+    sh->ctx = saved.ctx;
+}
+
+/* Remember a cell whose send overflowed a full ring; it runs again once the rings drain. */
+void casty__shard_park(casty_shard *sh, casty_cell *cell);
+/* The rings have room again: reschedule every parked cell. */
+void casty__shard_unpark(casty_shard *sh);
+
 int casty__shard_start(casty_shard *sh);
 void casty__shard_join(casty_shard *sh);
 /* Wake `sh` if it sleeps (any thread; pairs with the sleeper's fence). */
@@ -120,9 +156,16 @@ void casty__shard_wake(casty_shard *from, casty_shard *sh);
 casty_env *casty__env_alloc(struct casty_system *sys, casty_shard *sh);
 void casty__env_free(struct casty_system *sys, casty_shard *sh, casty_env *env);
 
-/* Count a dead letter and answer a pending ask carried by it with `err`. */
+/*
+ * Count a dead letter, answer a pending ask carried by it with `err` (if err),
+ * publish it to the listener and free it. Any thread (sh NULL: outside).
+ */
 void casty__dead_letter(struct casty_system *sys, casty_shard *sh, casty_env *env,
                         casty_dead_reason reason, int err);
+/* Count and publish a dead letter that never became an envelope. */
+void casty__dead_letter_info(struct casty_system *sys, casty_shard *sh, const casty_ref *recipient,
+                             const casty_ref *sender, uint32_t type, int32_t status,
+                             const void *data, size_t len, casty_dead_reason reason);
 
 /* Route an envelope from the calling shard (or from outside when sh is NULL) to shard `dst`. */
 void casty__route(struct casty_system *sys, casty_shard *sh, uint32_t dst, casty_env *env);

@@ -16,6 +16,7 @@
 
 #include "core/assert.h"
 #include "core/ask.h"
+#include "core/sched.h"
 
 typedef struct sys_slot {
     _Atomic(struct casty_system *) sys;
@@ -137,6 +138,9 @@ static int pools_init(struct casty_system *sys)
     if (rc == 0)
         rc = casty__pool_init(&sys->pending_pool, sizeof(casty_pending), 16, 256,
                               offsetof(casty_pending, reply_type));
+    if (rc == 0)
+        rc = casty__pool_init(&sys->sched_pool, sizeof(casty_sched), 16, 4096,
+                              offsetof(casty_sched, shard));
     return rc;
 }
 
@@ -170,6 +174,7 @@ static int shard_new(struct casty_system *sys, uint32_t id)
     casty__pool_cache_init(&sh->env_cache, &sys->env_pool);
     casty__pool_cache_init(&sh->cell_cache, &sys->cell_pool);
     casty__pool_cache_init(&sh->pending_cache, &sys->pending_pool);
+    casty__pool_cache_init(&sh->sched_cache, &sys->sched_pool);
     return 0;
 }
 
@@ -223,15 +228,11 @@ static void wake_all(struct casty_system *sys)
 /* Free an envelope nobody will receive any more (after the threads are joined). */
 static void discard(casty_env *env)
 {
-    if (env->kind == CASTY_ENV_START) {
-        casty_cell *cell = env->to.cell;
-        if (cell->flags & CASTY_CELL_HEAP_STATE)
-            casty__mem_free(cell->state);
-        /* A cell that never started may still hold messages from other lanes. */
-        casty_env *queued;
-        while ((queued = casty__mailbox_pop(cell)) != NULL)
-            casty__env_drop_payload(queued);
-    }
+    if (env->kind == CASTY_ENV_START)
+        casty__cell_discard(env->to.cell); /* it may hold messages from other lanes */
+    else if (env->kind == CASTY_ENV_SCHED && env->msg.type == CASTY_SCHED_OP_ARM &&
+             atomic_load_explicit(&env->to.sched->word, memory_order_relaxed) >> 2 == env->to_gen)
+        casty__sched_discard(env->to.sched);
     casty__env_drop_payload(env);
 }
 
@@ -292,6 +293,12 @@ static void teardown(struct casty_system *sys)
     casty__pool_destroy(&sys->env_pool);
     casty__pool_destroy(&sys->cell_pool);
     casty__pool_destroy(&sys->pending_pool);
+    casty__pool_destroy(&sys->sched_pool);
+    casty__mem_free(atomic_load_explicit(&sys->dl_listener, memory_order_relaxed));
+    for (uint32_t i = 0; i < sys->dl_nretired; i++)
+        casty__mem_free(sys->dl_retired[i]);
+    casty__mem_free(sys->dl_retired);
+    pthread_mutex_destroy(&sys->dl_lock);
     casty__mem_free(sys->cpus);
     pthread_mutex_destroy(&sys->start_lock);
     pthread_cond_destroy(&sys->start_cond);
@@ -322,6 +329,7 @@ int casty_system_start(casty_system **out, const casty_config *cfg)
     memset(sys, 0, sizeof(*sys));
     pthread_mutex_init(&sys->start_lock, NULL);
     pthread_cond_init(&sys->start_cond, NULL);
+    pthread_mutex_init(&sys->dl_lock, NULL);
     rc = claim_slot(sys);
     if (rc < 0) {
         casty__mem_free(sys);
@@ -350,6 +358,25 @@ int casty_system_start(casty_system **out, const casty_config *cfg)
     return 0;
 }
 
+/* Every actor ever spawned has been finalized (meaningful once no spawn can start). */
+static bool all_stopped(struct casty_system *sys)
+{
+    uint64_t spawned = atomic_load_explicit(&sys->outside_spawned, memory_order_relaxed);
+    uint64_t stopped = 0;
+    for (uint32_t i = 0; i < sys->nshards; i++) {
+        spawned += casty__counter_read(&sys->shards[i]->stats.spawned);
+        stopped += casty__counter_read(&sys->shards[i]->stats.stopped);
+    }
+    return spawned == stopped;
+}
+
+static void wait_count(struct casty_system *sys, _Atomic uint32_t *count)
+{
+    /* Acquire pairs with each shard's release increment. */
+    while (atomic_load_explicit(count, memory_order_acquire) < sys->nshards)
+        usleep(50);
+}
+
 int casty_system_stop(casty_system *sys)
 {
     if (!sys)
@@ -361,10 +388,9 @@ int casty_system_stop(casty_system *sys)
     if (!atomic_compare_exchange_strong_explicit(&sys->phase, &running, CASTY_PHASE_STOP_ACTORS,
                                                  memory_order_acq_rel, memory_order_relaxed))
         return -ESHUTDOWN;
+    uint64_t deadline = casty__now_ns() + (uint64_t)sys->cfg.shutdown_grace_ms * 1000000u;
     wake_all(sys);
-    /* Acquire pairs with each shard's release increment after stopping its actors. */
-    while (atomic_load_explicit(&sys->shards_done, memory_order_acquire) < sys->nshards)
-        usleep(50);
+    /* No outside caller is inside the system after this: none can spawn any more. */
     publish_slot(sys, NULL);
     sys_slot *slot = &table[sys->ref_id & 0xffu];
     for (;;) {
@@ -373,6 +399,13 @@ int casty_system_stop(casty_system *sys)
             break;
         usleep(100);
     }
+    /* Every shard has seen the phase: no actor spawns either, so the counts below are final. */
+    wait_count(sys, &sys->shards_seen);
+    while (!all_stopped(sys) && casty__now_ns() < deadline)
+        usleep(100);
+    atomic_store_explicit(&sys->phase, CASTY_PHASE_FORCE, memory_order_release);
+    wake_all(sys);
+    wait_count(sys, &sys->shards_forced);
     exit_threads(sys);
     sweep(sys);
     teardown(sys);
@@ -411,6 +444,7 @@ int casty_system_stats(casty_system *sys, casty_stats *out)
         out->actors_stopped += casty__counter_read(&st->stopped);
         out->asks_timed_out += casty__counter_read(&st->asks_timed_out);
         out->crashes += casty__counter_read(&st->crashes);
+        out->restarts += casty__counter_read(&st->restarts);
         out->wakeups_sent += casty__counter_read(&st->wakeups_sent);
         out->sleeps += casty__counter_read(&st->sleeps);
         out->ring_publishes += casty__counter_read(&st->ring_publishes);

@@ -20,8 +20,9 @@
 
 enum casty_phase {
     CASTY_PHASE_RUNNING = 0,
-    CASTY_PHASE_STOP_ACTORS = 1, /* shards stop their actors, then check in */
-    CASTY_PHASE_EXIT = 2,        /* shards leave their loops */
+    CASTY_PHASE_STOP_ACTORS = 1, /* no spawns; shards stop their top-level actors and check in */
+    CASTY_PHASE_FORCE = 2,       /* the grace period is over: finalize what is left, check in */
+    CASTY_PHASE_EXIT = 3,        /* shards leave their loops */
 };
 
 struct casty_system {
@@ -37,6 +38,7 @@ struct casty_system {
     casty_pool env_pool;
     casty_pool cell_pool;
     casty_pool pending_pool;
+    casty_pool sched_pool;
     uint64_t max_message_bytes;
     uint64_t ask_timeout_ns;
     uint64_t spin_ns;
@@ -48,7 +50,12 @@ struct casty_system {
     int start_rc;
 
     _Atomic uint32_t phase;       /* enum casty_phase; shards poll it each loop */
-    _Atomic uint32_t shards_done; /* shards that finished stopping their actors */
+    _Atomic uint32_t shards_seen;   /* shards that saw STOP_ACTORS (and spawn no more) */
+    _Atomic uint32_t shards_forced; /* shards that finalized their leftovers in FORCE */
+    _Atomic(casty_ref *) dl_listener; /* the dead-letter listener, or NULL */
+    pthread_mutex_t dl_lock;          /* serialises setters; guards dl_retired */
+    casty_ref **dl_retired;           /* replaced listener boxes, freed at teardown */
+    uint32_t dl_nretired;
     _Atomic uint32_t round_robin; /* anonymous spawns from outside threads */
     _Atomic uint64_t outside_spawned;
     _Atomic uint64_t outside_dead; /* dead letters found by outside threads */

@@ -37,6 +37,9 @@ void casty__xshard_send(casty_shard *sh, uint32_t dst, casty_env *env)
     ov->tail = env;
     casty__count(&sh->stats.ring_full, 1);
     mark_dirty(sh, dst);
+    /* Backpressure: the sending actor waits after this message until the ring drains. */
+    if (sh->ctx.cell)
+        sh->ctx.cell->flags |= CASTY_CELL_PARKED;
 }
 
 /* Move parked envelopes into the ring while it has room; true when none are left. */
@@ -69,6 +72,8 @@ void casty__xshard_flush(casty_shard *sh)
             sh->dirty[keep++] = (uint16_t)dst;
     }
     sh->ndirty = keep;
+    if (CASTY_UNLIKELY(sh->nparked) && !sh->overflowing)
+        casty__shard_unpark(sh);
 }
 
 uint32_t casty__xshard_drain(casty_shard *sh, uint32_t max)

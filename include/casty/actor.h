@@ -25,6 +25,7 @@
 
 #include "casty/api.h"
 #include "casty/error.h"
+#include "casty/lifecycle.h"
 #include "casty/message.h"
 #include "casty/system.h"
 
@@ -36,12 +37,20 @@ typedef struct casty_ctx casty_ctx;
 
 /*
  * Behaviour: handle one message. Return 0, or a negative errno to report a
- * crash (the message is dropped and a pending ask on it receives -ECRASHED).
+ * crash: the message is dropped, a pending ask on it receives -ECRASHED, and
+ * the actor's supervision strategy (casty/lifecycle.h) decides what follows.
  */
 typedef int (*casty_behaviour_fn)(casty_ctx *ctx, void *state, const casty_msg *msg);
-/* Init hook: runs on the actor's shard before its first message; `arg` is the spawn arg copy. */
+/*
+ * Init hook: runs on the actor's shard before its first message, and again
+ * after each restart (on zeroed state); `arg` is the spawn arg copy. A
+ * negative return is a crash.
+ */
 typedef int (*casty_init_fn)(casty_ctx *ctx, void *state, const void *arg, size_t arg_len);
-/* Stop hook: runs on the actor's shard once, when it stops. */
+/*
+ * Stop hook: runs on the actor's shard when it stops (after its children have
+ * stopped) and before each restart, once per successful init.
+ */
 typedef void (*casty_stop_fn)(casty_ctx *ctx, void *state);
 
 /* What CASTY_ACTOR builds; treat as opaque and read-only. */
@@ -87,6 +96,8 @@ typedef struct casty_spawn_opts {
     uint32_t shard;  /* with CASTY_PLACE_SHARD */
     const void *arg; /* copied and passed to the init hook */
     size_t arg_len;
+    const casty_supervision *supervision; /* NULL: the parent's, else the system default */
+    casty_mailbox mailbox;                /* zero: the system's default capacity and policy */
 } casty_spawn_opts;
 
 typedef struct casty_ask_opts {
@@ -105,6 +116,17 @@ CASTY_API CASTY_NODISCARD int casty_spawn_raw(casty_system *sys, casty_ref *out,
                                               const casty_actor_def *def, const char *name,
                                               const casty_spawn_opts *opts);
 
+/*
+ * Spawn a child of the running actor, named "<parent name>/<name>" (an
+ * anonymous parent gets a unique generated prefix). Same options and results
+ * as casty_spawn_raw(), plus -ESHUTDOWN when the parent is stopping. The
+ * child may live on any shard; it is stopped (and has run its stop hook)
+ * before its parent's stop hook runs. Inside a behaviour or init hook.
+ */
+CASTY_API CASTY_NODISCARD int casty_spawn_child_raw(casty_ctx *ctx, casty_ref *out,
+                                                    const casty_actor_def *def, const char *name,
+                                                    const casty_spawn_opts *opts);
+
 /* Find a live actor by name. Any thread. 0, -ENOENT, -EINVAL, -EPROTOTYPE (protocol given and different), -ESHUTDOWN. */
 CASTY_API CASTY_NODISCARD int casty_lookup_raw(casty_system *sys, casty_ref *out, const char *name,
                                                const char *protocol);
@@ -118,6 +140,16 @@ CASTY_API CASTY_NODISCARD int casty_lookup_raw(casty_system *sys, casty_ref *out
  */
 CASTY_API CASTY_NODISCARD int casty_tell_raw(casty_ref to, uint32_t type, const void *data,
                                              size_t len, const casty_ref *sender);
+
+/*
+ * Send to the live actor named `name`. When there is none, the message is a
+ * dead letter (CASTY_DEAD_NO_SUCH_NAME) and -ENOENT is returned; -EPROTOTYPE
+ * when `protocol` is given and the actor speaks another. Otherwise as
+ * casty_tell_raw(). Any thread.
+ */
+CASTY_API CASTY_NODISCARD int casty_tell_name_raw(casty_system *sys, const char *name,
+                                                  const char *protocol, uint32_t type,
+                                                  const void *data, size_t len);
 
 /*
  * Ask from an outside thread: send and block until the reply (copied into
@@ -139,7 +171,10 @@ CASTY_API CASTY_NODISCARD int casty_ask_async_raw(casty_ctx *ctx, casty_ref to, 
                                                   const void *data, size_t len, uint32_t reply_type,
                                                   const casty_ask_opts *opts);
 
-/* Ask actor `to` to stop after the messages queued before this request. Any thread. */
+/*
+ * Ask actor `to` to stop after the messages queued before this request (the
+ * request itself is never dropped by a full mailbox). Any thread.
+ */
 CASTY_API CASTY_NODISCARD int casty_stop_raw(casty_ref to);
 
 /* --- context (inside a behaviour or hook only) --- */
@@ -172,6 +207,20 @@ CASTY_API void casty_stop_self(casty_ctx *ctx);
                        "casty_spawn: ref type does not match the actor's protocol");            \
         casty_spawn_raw((sys), &(refp)->raw, &(def), (name), &(casty_spawn_opts){__VA_ARGS__}); \
     })
+
+/* casty_spawn_child(ctx, &typed_ref, def, name, .opt = ...) */
+#define casty_spawn_child(ctx, refp, def, name, ...)                                      \
+    __extension__({                                                                       \
+        _Static_assert(CASTY__SAME_TYPE(*(refp), def##__casty_ref),                       \
+                       "casty_spawn_child: ref type does not match the actor's protocol"); \
+        casty_spawn_child_raw((ctx), &(refp)->raw, &(def), (name),                        \
+                              &(casty_spawn_opts){__VA_ARGS__});                          \
+    })
+
+/* casty_tell_name(sys, Protocol, "name", Message, .field = value, ...) */
+#define casty_tell_name(sys, P, name, Name, ...)                                               \
+    ((void)sizeof(((struct P##__casty_members *)0)->Name),                                     \
+     casty_tell_name_raw((sys), (name), #P, CASTY_ID(Name), &(Name){__VA_ARGS__}, sizeof(Name)))
 
 /* casty_lookup(sys, Protocol, &typed_ref, name) */
 #define casty_lookup(sys, P, refp, name)                              \

@@ -8,6 +8,8 @@
 #include "casty/config.h"
 #include "casty/message.h"
 #include "casty/system.h"
+#include "casty/lifecycle.h"
 #include "casty/actor.h"
+#include "casty/schedule.h"
 
 #endif

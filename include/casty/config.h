@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "casty/api.h"
+#include "casty/lifecycle.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -32,6 +33,10 @@ typedef struct casty_config {
     uint32_t ask_timeout_ms;    /* default ask timeout (default 10,000) */
     uint32_t placement_vnodes;  /* virtual nodes per shard on the placement ring (default 128) */
     uint32_t io_entries;        /* io_uring submission queue entries per shard (default 256) */
+    casty_mailbox mailbox;      /* default mailbox bound (default 65536, CASTY_MAILBOX_FAIL) */
+    casty_supervision supervision; /* default strategy of top-level actors (default: Restart,
+                                      10 within 60 s, no backoff) */
+    uint32_t shutdown_grace_ms; /* casty_system_stop: time for trees to stop (default 5000) */
 } casty_config;
 
 /* Fill `cfg` with the defaults. Any thread. */

@@ -38,6 +38,7 @@ enum {
     CASTY_REF_ACTOR = 1,  /* an actor cell */
     CASTY_REF_WAITER = 2, /* a thread outside the system blocked in casty_ask() */
     CASTY_REF_ASK = 3,    /* a pending ask of an actor (reply delivered as a message) */
+    CASTY_REF_TIMER = 4,  /* a schedule's cancel handle */
 };
 
 /*

@@ -54,7 +54,10 @@ static int sink(casty_ctx *ctx, Sink *self, const casty_msg *msg)
 }
 CASTY_ACTOR(sink_actor, SinkMsg, Sink, sink);
 
-/* A pump sends n sequence numbers to a sink in chunks, yielding between chunks. */
+/*
+ * A pump sends n sequence numbers to a sink in chunks, yielding between
+ * chunks, and backing off when the sink's bounded mailbox refuses (-EAGAIN).
+ */
 CASTY_MESSAGE(PumpGo, SinkMsg_ref target; uint64_t n; uint32_t producer);
 CASTY_MESSAGE(PumpMore);
 CASTY_PROTOCOL(PumpMsg, PumpGo, PumpMore);
@@ -80,6 +83,8 @@ static int pump(casty_ctx *ctx, Pump *self, const casty_msg *msg)
     }
     for (uint32_t i = 0; i < 64 && self->sent < self->n; i++, self->sent++) {
         int rc = casty_tell(self->target, Seq, .producer = self->producer, .seq = self->sent);
+        if (rc == -EAGAIN)
+            break; /* the sink's mailbox is full: back off, resend this one next turn */
         if (rc < 0)
             return rc;
     }
@@ -94,7 +99,13 @@ CASTY_ACTOR(pump_actor, PumpMsg, Pump, pump);
 static SinkReport report(SinkMsg_ref s)
 {
     SinkReport r;
-    assert_int_equal(casty_ask_timeout(s, &r, 60000, SinkGet), 0);
+    int rc;
+    /* While the pumps keep the sink's mailbox full, the ask is refused too: retry. */
+    while ((rc = casty_ask_timeout(s, &r, 60000, SinkGet)) == -EAGAIN) {
+        struct timespec ts = {0, 200000};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(rc, 0);
     return r;
 }
 

@@ -1,0 +1,69 @@
+/*
+ * The part of an actor most actors never need: children, watchers, watched
+ * actors, a non-default supervision strategy, restart history, the backoff
+ * timer, owned schedules and the spawn arg kept for restarts. Allocated on
+ * first use so that an idle plain actor stays one 256-byte cell. Owned by the
+ * cell's shard (the spawner fills it before START hands the cell over).
+ */
+#ifndef CASTY_CORE_EXT_H
+#define CASTY_CORE_EXT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "casty/lifecycle.h"
+#include "core/cell.h"
+#include "core/timer.h"
+
+struct casty_shard;
+struct casty_sched;
+
+/* A ref to a cell of the same system: enough to route to it and to check it is the same actor. */
+typedef struct casty_lite {
+    casty_cell *cell;
+    uint32_t gen;
+    uint16_t shard;
+    uint16_t reserved;
+} casty_lite;
+
+typedef struct casty_litevec {
+    casty_lite *v;
+    uint32_t n, cap;
+} casty_litevec;
+
+typedef struct casty_cell_ext {
+    casty_supervision sup;
+    bool has_sup; /* else the system default applies */
+    casty_litevec children, watchers, watching;
+    struct casty_sched *scheds; /* schedules this actor owns (cancelled when it stops) */
+    uint64_t *restarts;         /* ring of the latest restart times (sup.max_retries slots) */
+    uint32_t restart_head, restart_n;
+    casty_timer backoff;
+    casty_cell *cell;
+    struct casty_shard *shard;
+    void *arg; /* the spawn arg, kept for init after a restart */
+    uint32_t arg_len;
+} casty_cell_ext;
+
+/* The cell's ext, allocated on first use; NULL when out of memory. */
+casty_cell_ext *casty__cell_ext(casty_cell *cell);
+/* Free the ext and everything it owns (not the schedules: see casty__sched_cancel_owned). */
+void casty__cell_ext_free(casty_cell *cell);
+
+/* Add (once); 0, 1 when already present, -ENOMEM. */
+int casty__litevec_add(casty_litevec *vec, casty_lite lite);
+/* Remove the entry naming cell/gen; true when it was there. */
+bool casty__litevec_remove(casty_litevec *vec, const casty_cell *cell, uint32_t gen);
+bool casty__litevec_has(const casty_litevec *vec, const casty_cell *cell, uint32_t gen);
+
+static inline casty_lite casty__lite_of(const casty_cell *cell)
+{
+    return (casty_lite){.cell = (casty_cell *)cell, .gen = casty__cell_gen(cell), .shard = cell->shard};
+}
+
+static inline casty_lite casty__lite_from_ref(casty_ref ref)
+{
+    return (casty_lite){.cell = (casty_cell *)(uintptr_t)ref.addr, .gen = ref.gen, .shard = ref.shard};
+}
+
+#endif

@@ -54,6 +54,7 @@ typedef struct casty_pool {
     size_t obj_size; /* the stride: requested size rounded up to obj_align */
     size_t obj_align;
     size_t poison_from; /* at least sizeof(void *): the link is never poisoned */
+    size_t keep_from, keep_to; /* a window past poison_from that stale readers may read */
     size_t chunk_hdr;   /* offset of the first object in a chunk */
     size_t chunk_bytes;
     uint32_t objs_per_chunk;
@@ -144,24 +145,48 @@ static inline bool casty__pool_poison_intact(const casty_pool *p, const void *ob
 {
     const unsigned char *b = (const unsigned char *)obj;
     for (size_t i = p->poison_from; i < p->obj_size; i++) {
-        if (b[i] != CASTY_POOL_POISON_BYTE)
+        if (i == p->keep_from)
+            i = p->keep_to;
+        if (i < p->obj_size && b[i] != CASTY_POOL_POISON_BYTE)
             return false;
     }
     return true;
 }
 #endif
 
-/* Marks obj free: the debug fill, then ASan poison, both from poison_from on only. */
-static inline void casty__pool_retire(const casty_pool *p, void *obj)
+/* The debug fill and the ASan poison of [from, to), in place. */
+static inline void casty__pool_poison_range(void *obj, size_t from, size_t to)
 {
+    if (from >= to)
+        return;
 #ifdef CASTY_DEBUG_FULL
-    memset((char *)obj + p->poison_from, CASTY_POOL_POISON_BYTE, p->obj_size - p->poison_from);
+    memset((char *)obj + from, CASTY_POOL_POISON_BYTE, to - from);
 #endif
 #if CASTY_POOL_ASAN
-    ASAN_POISON_MEMORY_REGION((char *)obj + p->poison_from, p->obj_size - p->poison_from);
+    ASAN_POISON_MEMORY_REGION((char *)obj + from, to - from);
 #endif
-    (void)p;
     (void)obj;
+}
+
+/* Marks obj free: fill and poison from poison_from on, except the keep window. */
+static inline void casty__pool_retire(const casty_pool *p, void *obj)
+{
+    if (p->keep_to) {
+        casty__pool_poison_range(obj, p->poison_from, p->keep_from);
+        casty__pool_poison_range(obj, p->keep_to, p->obj_size);
+    } else {
+        casty__pool_poison_range(obj, p->poison_from, p->obj_size);
+    }
+}
+
+/*
+ * Leave [from, to) (8-byte aligned, past poison_from) readable while objects
+ * are free: fields that refs to dead objects may still read. Before any get.
+ */
+static inline void casty__pool_keep(casty_pool *p, size_t from, size_t to)
+{
+    p->keep_from = from;
+    p->keep_to = to;
 }
 
 /* Marks obj in use again; with CASTY_DEBUG_FULL, checks that nobody wrote to it while free. */

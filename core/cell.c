@@ -180,12 +180,16 @@ static inline casty_env *next_env(casty_cell *cell)
     return casty__mailbox_pop(cell);
 }
 
-/* The behaviour failed on `env`: its asker learns now, then the strategy acts. */
+/*
+ * The behaviour failed on `env`: the strategy acts (and the crash is counted)
+ * first, then its asker learns at once, not at its timeout.
+ */
 static void crashed(casty_shard *sh, casty_cell *cell, casty_env *env, int err)
 {
-    if ((env->msg.flags & CASTY_MSG_ASK) && !sh->ctx.replied)
-        casty__reply_status(sh->sys, sh, env->sender, -CASTY_ECRASHED);
+    bool answer = (env->msg.flags & CASTY_MSG_ASK) && !sh->ctx.replied;
     casty__cell_crashed(sh, cell, err);
+    if (answer)
+        casty__reply_status(sh->sys, sh, env->sender, -CASTY_ECRASHED);
 }
 
 static void handle_user(casty_shard *sh, casty_cell *cell, casty_env *env)
@@ -211,6 +215,9 @@ void casty__cell_run(casty_shard *sh, casty_cell *cell)
     uint32_t n = 0;
     casty_saved_ctx saved = casty__enter_cell(sh, cell, NULL);
     while (n < budget) {
+        /* A system stop lets each actor finish the message in hand, not its whole turn. */
+        if (CASTY_UNLIKELY(!sh->stop_seen && !casty__system_accepting(sys)))
+            break;
         casty_env *env = next_env(cell);
         if (!env)
             break;

@@ -13,11 +13,12 @@ static int reply(casty_ctx *ctx, int32_t status, const void *data, size_t len)
 {
     casty_shard *sh = ctx->shard;
     casty_ref to = ctx->env->sender;
+    casty_ref self = casty__cell_ref(sh->sys, ctx->cell);
     if (casty_ref_is_null(to)) {
-        casty__count(&sh->stats.dead[CASTY_DEAD_NO_SENDER], 1);
+        casty__dead_letter_info(sh->sys, sh, NULL, &self, CASTY_TYPE_REPLY, status, data, len,
+                                CASTY_DEAD_NO_SENDER);
         return -ENOENT;
     }
-    casty_ref self = casty__cell_ref(sh->sys, ctx->cell);
     casty_send s = {.type = CASTY_TYPE_REPLY,
                     .status = status,
                     .kind = CASTY_ENV_USER,

@@ -108,6 +108,8 @@ static uint32_t run_queue(casty_shard *sh)
 {
     uint32_t n = 0;
     while (n < RUN_BATCH && sh->runq_head) {
+        if (CASTY_UNLIKELY(!sh->stop_seen && !casty__system_accepting(sh->sys)))
+            break; /* back to the loop, which stops the top-level actors first */
         casty_cell *cell = sh->runq_head;
         sh->runq_head = cell->runq_next;
         if (!sh->runq_head)

@@ -135,6 +135,9 @@ static int pools_init(struct casty_system *sys)
     if (rc == 0)
         rc = casty__pool_init(&sys->cell_pool, sizeof(casty_cell), 16, 256,
                               offsetof(casty_cell, shard));
+    if (rc == 0) /* senders read the gate of a ref's cell before they know it is stale */
+        casty__pool_keep(&sys->cell_pool, offsetof(casty_cell, mb_gate),
+                         offsetof(casty_cell, mb_gate) + 8);
     if (rc == 0)
         rc = casty__pool_init(&sys->pending_pool, sizeof(casty_pending), 16, 256,
                               offsetof(casty_pending, reply_type));
@@ -370,11 +373,16 @@ static bool all_stopped(struct casty_system *sys)
     return spawned == stopped;
 }
 
-static void wait_count(struct casty_system *sys, _Atomic uint32_t *count)
+/* Wait until every shard checked in on `count`, or until `deadline` (0: none). */
+static bool wait_count(struct casty_system *sys, _Atomic uint32_t *count, uint64_t deadline)
 {
     /* Acquire pairs with each shard's release increment. */
-    while (atomic_load_explicit(count, memory_order_acquire) < sys->nshards)
+    while (atomic_load_explicit(count, memory_order_acquire) < sys->nshards) {
+        if (deadline && casty__now_ns() >= deadline)
+            return false;
         usleep(50);
+    }
+    return true;
 }
 
 int casty_system_stop(casty_system *sys)
@@ -399,13 +407,18 @@ int casty_system_stop(casty_system *sys)
             break;
         usleep(100);
     }
-    /* Every shard has seen the phase: no actor spawns either, so the counts below are final. */
-    wait_count(sys, &sys->shards_seen);
-    while (!all_stopped(sys) && casty__now_ns() < deadline)
-        usleep(100);
+    /*
+     * Once every shard has seen the phase no actor spawns either, so the counts
+     * are final. A shard stuck in a long behaviour may not check in before the
+     * grace ends; the others then go on to the forced stop without it.
+     */
+    if (wait_count(sys, &sys->shards_seen, deadline)) {
+        while (!all_stopped(sys) && casty__now_ns() < deadline)
+            usleep(100);
+    }
     atomic_store_explicit(&sys->phase, CASTY_PHASE_FORCE, memory_order_release);
     wake_all(sys);
-    wait_count(sys, &sys->shards_forced);
+    wait_count(sys, &sys->shards_forced, 0);
     exit_threads(sys);
     sweep(sys);
     teardown(sys);

@@ -48,7 +48,7 @@ int casty_ask_raw(casty_ref to, uint32_t type, const void *data, size_t len, voi
     casty_ref me = {.addr = idx, .gen = gen, .system = sys->ref_id, .kind = CASTY_REF_WAITER};
     casty_send s = ask_message(type, data, len, &me);
     uint64_t now = casty__now_ns();
-    rc = casty__send(sys, NULL, to, &s);
+    rc = casty__send(sys, NULL, &to, &s);
     /* On a failed send the wait below times out at once and frees the slot. */
     uint64_t deadline = rc < 0 ? 0 : now + timeout_ns(sys, opts);
     int wrc = casty__waiter_wait(&sys->waiters, idx, gen, deadline, sys->spin_ns, reply, reply_len);
@@ -117,7 +117,7 @@ int casty_ask_async_raw(casty_ctx *ctx, casty_ref to, uint32_t type, const void 
     casty_send s = ask_message(type, data, len, &me);
     /* Arm first: a send to a stale ref on this shard is answered before casty__send returns. */
     casty__wheel_add(&sh->wheel, &p->timer, casty__now_ns() + timeout_ns(sys, opts));
-    int rc = casty__send(sys, sh, to, &s);
+    int rc = casty__send(sys, sh, &to, &s);
     if (rc < 0) {
         casty__wheel_cancel(&sh->wheel, &p->timer);
         pending_free(sh, p);
@@ -150,5 +150,5 @@ void casty__reply_status(struct casty_system *sys, casty_shard *sh, casty_ref to
         return;
     casty_send s = {.type = CASTY_TYPE_REPLY, .status = status, .kind = CASTY_ENV_USER};
     /* Failure here means no memory for the envelope; the asker's timeout still answers it. */
-    (void)casty__send(sys, sh, to, &s);
+    (void)casty__send(sys, sh, &to, &s);
 }

@@ -213,7 +213,10 @@ void casty__cell_run(casty_shard *sh, casty_cell *cell)
     struct casty_system *sys = sh->sys;
     uint32_t budget = sys->cfg.actor_budget;
     uint32_t n = 0;
-    casty_saved_ctx saved = casty__enter_cell(sh, cell, NULL);
+    /* Top level (the run queue): no outer context to save, unlike hooks run from inside turns. */
+    CASTY_DASSERT(sh->ctx.cell == NULL);
+    sh->ctx.cell = cell;
+    cell->flags |= CASTY_CELL_RUNNING;
     while (n < budget) {
         /* A system stop lets each actor finish the message in hand, not its whole turn. */
         if (CASTY_UNLIKELY(!sh->stop_seen && !casty__system_accepting(sys)))
@@ -239,7 +242,8 @@ void casty__cell_run(casty_shard *sh, casty_cell *cell)
         }
     }
     casty__count(&sh->stats.delivered, n);
-    casty__leave_cell(sh, cell, saved);
+    cell->flags &= (uint16_t)~CASTY_CELL_RUNNING;
+    sh->ctx.cell = NULL;
     if (CASTY_UNLIKELY(cell->flags & (CASTY_CELL_STOPPED | CASTY_CELL_PARKED))) {
         if (cell->flags & CASTY_CELL_STOPPED) {
             casty__cell_release(sh, cell);

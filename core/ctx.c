@@ -25,7 +25,7 @@ static int reply(casty_ctx *ctx, int32_t status, const void *data, size_t len)
                     .data = data,
                     .len = len,
                     .sender = &self};
-    int rc = casty__send_any(to, &s);
+    int rc = casty__send_any(&to, &s);
     if (rc == 0)
         ctx->replied = true;
     return rc;
@@ -57,7 +57,7 @@ int casty_forward_raw(casty_ctx *ctx, casty_ref to)
                     .data = env->msg.data,
                     .len = env->msg.len,
                     .sender = &env->sender};
-    int rc = casty__send_any(to, &s);
+    int rc = casty__send_any(&to, &s);
     /* The ask travels on: whoever handles it now answers the original asker. */
     if (rc == 0 && (env->msg.flags & CASTY_MSG_ASK))
         ctx->replied = true;

@@ -85,7 +85,7 @@ static void deliver(casty_shard *sh, casty_sched *s)
                     .data = payload(s),
                     .len = s->len,
                     .sender = &s->sender};
-    int rc = casty__send(sys, sh, s->to, &m);
+    int rc = casty__send(sys, sh, &s->to, &m);
     if (rc == -EAGAIN)
         casty__dead_letter_info(sys, sh, &s->to, &s->sender, s->type, 0, payload(s), s->len,
                                 CASTY_DEAD_MAILBOX_FULL);

@@ -46,12 +46,12 @@ void casty__route(struct casty_system *sys, casty_shard *sh, uint32_t dst, casty
 }
 
 /* A full CASTY_MAILBOX_FAIL mailbox refuses at the sender (as far as it can see from here). */
-static inline bool gate_closed(casty_ref to)
+static inline bool gate_closed(const casty_ref *to)
 {
-    const casty_cell *cell = (const casty_cell *)(uintptr_t)to.addr;
+    const casty_cell *cell = (const casty_cell *)(uintptr_t)to->addr;
     /* Type-stable cells: the read is safe even for a stale ref, and the gen check tells. */
     return CASTY_UNLIKELY(atomic_load_explicit(&cell->mb_gate, memory_order_relaxed) != 0) &&
-           casty__cell_gen(cell) == to.gen;
+           casty__cell_gen(cell) == to->gen;
 }
 
 /* The explicit sender, else the running actor on this shard, else none. Written in place. */
@@ -73,23 +73,23 @@ static inline void set_sender(struct casty_system *sys, casty_shard *sh, casty_e
     }
 }
 
-int casty__send(struct casty_system *sys, casty_shard *sh, casty_ref to, const casty_send *s)
+int casty__send(struct casty_system *sys, casty_shard *sh, const casty_ref *to, const casty_send *s)
 {
     if (CASTY_UNLIKELY(s->len > sys->max_message_bytes))
         return -EMSGSIZE;
-    if (CASTY_UNLIKELY(to.shard >= sys->nshards || to.node != 0))
+    if (CASTY_UNLIKELY(to->shard >= sys->nshards || to->node != 0))
         return -EINVAL;
-    if (to.kind == CASTY_REF_WAITER) {
+    if (to->kind == CASTY_REF_WAITER) {
         /* An outside thread blocked in casty_ask(): write the reply into its slot. */
-        if (casty__waiter_complete(&sys->waiters, (uint32_t)to.addr, to.gen, s->status, s->data,
+        if (casty__waiter_complete(&sys->waiters, (uint32_t)to->addr, to->gen, s->status, s->data,
                                    s->len) < 0)
-            casty__dead_letter_info(sys, sh, &to, s->sender, s->type, s->status, s->data, s->len,
+            casty__dead_letter_info(sys, sh, to, s->sender, s->type, s->status, s->data, s->len,
                                     CASTY_DEAD_LATE_REPLY);
         return 0;
     }
-    if (CASTY_UNLIKELY(to.kind != CASTY_REF_ACTOR && to.kind != CASTY_REF_ASK))
+    if (CASTY_UNLIKELY(to->kind != CASTY_REF_ACTOR && to->kind != CASTY_REF_ASK))
         return -EINVAL;
-    if (to.kind == CASTY_REF_ACTOR && s->kind == CASTY_ENV_USER && gate_closed(to))
+    if (to->kind == CASTY_REF_ACTOR && s->kind == CASTY_ENV_USER && gate_closed(to))
         return -EAGAIN;
     casty_env *env = casty__env_alloc(sys, sh);
     if (CASTY_UNLIKELY(!env))
@@ -102,26 +102,26 @@ int casty__send(struct casty_system *sys, casty_shard *sh, casty_ref to, const c
         return -ENOMEM;
     }
     set_sender(sys, sh, env, s->sender);
-    env->to_gen = to.gen;
-    if (to.kind == CASTY_REF_ACTOR) {
+    env->to_gen = to->gen;
+    if (to->kind == CASTY_REF_ACTOR) {
         env->kind = s->kind;
-        env->to.cell = (casty_cell *)(uintptr_t)to.addr;
+        env->to.cell = (casty_cell *)(uintptr_t)to->addr;
     } else {
         env->kind = CASTY_ENV_REPLY;
-        env->to.pending = (struct casty_pending *)(uintptr_t)to.addr;
+        env->to.pending = (struct casty_pending *)(uintptr_t)to->addr;
     }
-    casty__route(sys, sh, to.shard, env);
+    casty__route(sys, sh, to->shard, env);
     return 0;
 }
 
-int casty__send_any(casty_ref to, const casty_send *s)
+int casty__send_any(const casty_ref *to, const casty_send *s)
 {
-    if (CASTY_UNLIKELY(to.system == 0))
+    if (CASTY_UNLIKELY(to->system == 0))
         return -EINVAL;
     if (CASTY_UNLIKELY(s->len && !s->data))
         return -EINVAL;
     casty_shard *sh;
-    struct casty_system *sys = casty__system_for(to.system, &sh);
+    struct casty_system *sys = casty__system_for(to->system, &sh);
     if (CASTY_UNLIKELY(!sys))
         return -ESHUTDOWN;
     int rc = casty__send(sys, sh, to, s);
@@ -134,7 +134,7 @@ int casty_tell_raw(casty_ref to, uint32_t type, const void *data, size_t len,
 {
     casty_send s = {
         .type = type, .kind = CASTY_ENV_USER, .data = data, .len = len, .sender = sender};
-    return casty__send_any(to, &s);
+    return casty__send_any(&to, &s);
 }
 
 int casty_tell_name_raw(casty_system *sys, const char *name, const char *protocol, uint32_t type,
@@ -163,5 +163,5 @@ int casty_stop_raw(casty_ref to)
     if (to.kind != CASTY_REF_ACTOR)
         return -EINVAL;
     casty_send s = {.type = 0, .kind = CASTY_ENV_STOP};
-    return casty__send_any(to, &s);
+    return casty__send_any(&to, &s);
 }

@@ -24,11 +24,12 @@ typedef struct casty_send {
     const casty_ref *sender; /* NULL: the running actor on this shard, if any */
 } casty_send;
 
+/* Refs travel by pointer: a 24-byte value copied at every layer cost more than the send. */
 /* Send within `sys` from shard `sh` (NULL: an outside thread that entered sys). */
-int casty__send(struct casty_system *sys, struct casty_shard *sh, casty_ref to,
+int casty__send(struct casty_system *sys, struct casty_shard *sh, const casty_ref *to,
                 const casty_send *s);
 
 /* Send to a ref of any system from any thread (resolves and enters the system). */
-int casty__send_any(casty_ref to, const casty_send *s);
+int casty__send_any(const casty_ref *to, const casty_send *s);
 
 #endif

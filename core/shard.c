@@ -186,6 +186,7 @@ void casty__shard_park(casty_shard *sh, casty_cell *cell)
         sh->parked_cap = cap;
     }
     sh->parked[sh->nparked++] = casty__lite_of(cell);
+    casty__count(&sh->stats.parks, 1);
 }
 
 void casty__shard_unpark(casty_shard *sh)

@@ -58,7 +58,7 @@ typedef struct casty_shard_stats {
     casty_counter asks_timed_out;
     casty_counter crashes, restarts;
     casty_counter wakeups_sent, sleeps;
-    casty_counter ring_publishes, ring_full;
+    casty_counter ring_publishes, ring_full, parks;
     casty_counter io_submits;
 } casty_shard_stats;
 

@@ -462,6 +462,7 @@ int casty_system_stats(casty_system *sys, casty_stats *out)
         out->sleeps += casty__counter_read(&st->sleeps);
         out->ring_publishes += casty__counter_read(&st->ring_publishes);
         out->ring_full += casty__counter_read(&st->ring_full);
+        out->parks += casty__counter_read(&st->parks);
         out->io_submits += casty__counter_read(&st->io_submits);
     }
     for (uint32_t r = 0; r < CASTY_DEAD_REASONS; r++)

@@ -136,7 +136,8 @@ CASTY_API CASTY_NODISCARD int casty_lookup_raw(casty_system *sys, casty_ref *out
  * at once). Never blocks on the receiver's work. Any thread. Inside a behaviour
  * the sender is the running actor unless `sender` is given (non-NULL).
  * Telling a stopped actor is not an error: the message is counted as a dead
- * letter. Returns 0, -EINVAL, -EMSGSIZE, -ESHUTDOWN, -ENOMEM.
+ * letter. Returns 0, -EAGAIN (the target's CASTY_MAILBOX_FAIL mailbox is full:
+ * back off and retry), -EINVAL, -EMSGSIZE, -ESHUTDOWN, -ENOMEM.
  */
 CASTY_API CASTY_NODISCARD int casty_tell_raw(casty_ref to, uint32_t type, const void *data,
                                              size_t len, const casty_ref *sender);
@@ -155,8 +156,8 @@ CASTY_API CASTY_NODISCARD int casty_tell_name_raw(casty_system *sys, const char 
  * Ask from an outside thread: send and block until the reply (copied into
  * `reply`, exactly `reply_len` bytes) or the timeout. Returns 0, the error the
  * replier sent (negative), -ETIMEDOUT, -EBADMSG (reply of another size),
- * CASTY_EDEAD (negated: the target is stopped), -EDEADLK (called on a shard:
- * use casty_ask_async), -EINVAL, -ESHUTDOWN.
+ * CASTY_EDEAD (negated: the target is stopped), -EAGAIN (its mailbox is
+ * full), -EDEADLK (called on a shard: use casty_ask_async), -EINVAL, -ESHUTDOWN.
  */
 CASTY_API CASTY_NODISCARD int casty_ask_raw(casty_ref to, uint32_t type, const void *data,
                                             size_t len, void *reply, size_t reply_len,
@@ -165,7 +166,9 @@ CASTY_API CASTY_NODISCARD int casty_ask_raw(casty_ref to, uint32_t type, const v
 /*
  * Ask from inside a behaviour without blocking the shard: the reply (or the
  * timeout, or an error) arrives later as a message of type `reply_type` with
- * casty_msg_status() 0 or negative. Returns 0 or -EINVAL, -EMSGSIZE, -ENOMEM.
+ * casty_msg_status() 0 or negative (-EAGAIN when a drop policy dropped the
+ * request). Returns 0 or -EAGAIN (the target's CASTY_MAILBOX_FAIL mailbox is
+ * full), -EINVAL, -EMSGSIZE, -ENOMEM.
  */
 CASTY_API CASTY_NODISCARD int casty_ask_async_raw(casty_ctx *ctx, casty_ref to, uint32_t type,
                                                   const void *data, size_t len, uint32_t reply_type,

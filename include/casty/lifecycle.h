@@ -80,8 +80,8 @@ typedef enum casty_mailbox_policy {
  * -EAGAIN.
  */
 typedef struct casty_mailbox {
-    uint32_t capacity;
-    casty_mailbox_policy policy;
+    uint32_t capacity;           /* 0: the system's default bound and policy */
+    casty_mailbox_policy policy; /* with a non-zero capacity (0 is CASTY_MAILBOX_FAIL) */
 } casty_mailbox;
 
 #define CASTY_MAILBOX_MAX (1u << 30)

@@ -66,6 +66,7 @@ typedef struct casty_stats {
     uint64_t sleeps;         /* times a shard went to sleep */
     uint64_t ring_publishes; /* SPSC index publications */
     uint64_t ring_full;      /* sends parked in a sender-side overflow queue */
+    uint64_t parks;          /* actors paused until a full ring to another shard drained */
     uint64_t io_submits;     /* io_uring_enter calls */
     uint32_t shards;
 } casty_stats;

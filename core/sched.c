@@ -234,12 +234,9 @@ int casty_schedule_raw(casty_system *sys, casty_ref *handle, casty_ref to, uint3
     if (rc < 0)
         return rc;
     casty_shard *sh;
-    if (!casty__system_for(sys->ref_id, &sh))
+    if (!casty__system_open(sys, &sh))
         return -ESHUTDOWN;
-    if (!casty__system_accepting(sys))
-        rc = -ESHUTDOWN;
-    else
-        rc = schedule_entered(sys, sh, handle, to, type, data, len, opts);
+    rc = schedule_entered(sys, sh, handle, to, type, data, len, opts);
     casty__system_done(sys, sh);
     return rc;
 }

@@ -224,12 +224,9 @@ int casty_spawn_raw(casty_system *sys, casty_ref *out, const casty_actor_def *de
     if (rc < 0)
         return rc;
     casty_shard *sh;
-    if (!casty__system_for(sys->ref_id, &sh))
+    if (!casty__system_open(sys, &sh))
         return -ESHUTDOWN;
-    if (!casty__system_accepting(sys))
-        rc = -ESHUTDOWN;
-    else
-        rc = spawn_entered(sys, sh, out, def, name, len, o, NULL);
+    rc = spawn_entered(sys, sh, out, def, name, len, o, NULL);
     casty__system_done(sys, sh);
     return rc;
 }

@@ -89,6 +89,20 @@ static inline bool casty__system_accepting(struct casty_system *sys)
     return atomic_load_explicit(&sys->phase, memory_order_relaxed) == CASTY_PHASE_RUNNING;
 }
 
+/*
+ * Enter `sys` for a call that creates work (spawn, schedule): false, and
+ * nothing to undo, when it is stopping; else pair with casty__system_done().
+ */
+static inline bool casty__system_open(struct casty_system *sys, casty_shard **shp)
+{
+    if (!casty__system_for(sys->ref_id, shp))
+        return false;
+    if (casty__system_accepting(sys))
+        return true;
+    casty__system_done(sys, *shp);
+    return false;
+}
+
 uint64_t casty__now_ns(void);
 
 /* A shard thread reports that its setup finished with `rc` (0 or -errno). */

@@ -34,6 +34,8 @@ enum casty_cell_flag {
     CASTY_CELL_PARKED = 0x200,     /* a send overflowed a full ring: wait until it drains */
 };
 
+#define CASTY_CELL_KEEP_FROM 112 /* readable through stale refs: parent_gen .. exit_error */
+#define CASTY_CELL_KEEP_TO   128
 #define CASTY_CELL_SIZE         256
 #define CASTY_CELL_INLINE_STATE 128
 
@@ -64,10 +66,11 @@ typedef struct casty_cell {
     struct casty_cell *parent;                /* NULL for a top-level actor */
     uint32_t parent_gen;
     uint16_t parent_shard;
-    uint8_t mb_policy;   /* casty_mailbox_policy */
-    uint8_t exit_reason; /* casty_exit_reason, once terminating */
+    uint8_t mb_policy; /* casty_mailbox_policy */
+    /* Written by the owner when it starts to stop; read through stale refs (see casty__cell_exit). */
+    _Atomic uint8_t exit_reason; /* casty_exit_reason */
     _Atomic uint32_t mb_gate;
-    int32_t exit_error;
+    _Atomic int32_t exit_error;
 
     alignas(64) unsigned char inline_state[CASTY_CELL_INLINE_STATE];
 } casty_cell;
@@ -75,11 +78,56 @@ typedef struct casty_cell {
 _Static_assert(sizeof(casty_cell) <= CASTY_CELL_SIZE, "an idle actor costs at most 256 bytes");
 _Static_assert(offsetof(casty_cell, def) == 64, "the lifecycle fields start line 1");
 _Static_assert(offsetof(casty_cell, gen) >= sizeof(void *), "gen survives the pool's free link");
+_Static_assert(offsetof(casty_cell, exit_reason) >= CASTY_CELL_KEEP_FROM &&
+                   offsetof(casty_cell, mb_gate) >= CASTY_CELL_KEEP_FROM &&
+                   offsetof(casty_cell, exit_error) + 4 <= CASTY_CELL_KEEP_TO,
+               "what stale refs read stays readable while the cell is free");
+
+/*
+ * Generations: even while an actor lives in the cell, odd once it stopped
+ * (finalize adds one, and reuse adds one more), so a ref whose gen + 1 is the
+ * cell's gen names an actor that stopped and whose cell was not reused yet:
+ * its exit reason is still there to read.
+ */
 
 /* The cell's current generation; a relaxed load is enough: a stale value can only differ. */
 static inline uint32_t casty__cell_gen(const casty_cell *cell)
 {
     return atomic_load_explicit(&cell->gen, memory_order_relaxed);
+}
+
+static inline void casty__cell_set_exit(casty_cell *cell, casty_exit_reason reason, int err)
+{
+    atomic_store_explicit(&cell->exit_error, err, memory_order_relaxed);
+    atomic_store_explicit(&cell->exit_reason, (uint8_t)reason, memory_order_relaxed);
+}
+
+/*
+ * Why the actor of generation `gen` stopped, read through a stale ref: true
+ * with the reason and error when the cell still holds that actor's exit (its gen is
+ * gen + 1), false once the cell was reused. A seqlock read: reuse bumps the
+ * generation before anything rewrites the exit fields (casty__cell_reuse).
+ */
+static inline bool casty__cell_exit(const casty_cell *cell, uint32_t gen, casty_exit_reason *reason,
+                                    int *err)
+{
+    if (atomic_load_explicit(&cell->gen, memory_order_acquire) != gen + 1)
+        return false;
+    *reason = (casty_exit_reason)atomic_load_explicit(&cell->exit_reason, memory_order_relaxed);
+    *err = atomic_load_explicit(&cell->exit_error, memory_order_relaxed);
+    atomic_thread_fence(memory_order_acquire);
+    return atomic_load_explicit(&cell->gen, memory_order_relaxed) == gen + 1;
+}
+
+/* A cell leaves the pool for a new actor: from a dead (odd) generation to a live (even) one. */
+static inline void casty__cell_reuse(casty_cell *cell)
+{
+    uint32_t gen = casty__cell_gen(cell);
+    if (gen & 1) {
+        atomic_store_explicit(&cell->gen, gen + 1, memory_order_relaxed);
+        atomic_thread_fence(memory_order_release); /* pairs with casty__cell_exit's fence */
+    }
+    casty__cell_set_exit(cell, CASTY_EXIT_STOPPED, 0);
 }
 
 /* Does this envelope count against the mailbox bound? */

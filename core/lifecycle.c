@@ -55,8 +55,7 @@ void casty__cell_begin_stop(casty_shard *sh, casty_cell *cell, casty_exit_reason
     if (cell->flags & (CASTY_CELL_TERMINATING | CASTY_CELL_STOPPED))
         return;
     cell->flags = (uint16_t)((cell->flags | CASTY_CELL_TERMINATING) & ~CASTY_CELL_STOPPING);
-    cell->exit_reason = (uint8_t)reason;
-    cell->exit_error = err;
+    casty__cell_set_exit(cell, reason, err);
     casty_cell_ext *ext = cell->ext;
     if (ext) {
         casty__sched_cancel_owned(sh, cell);
@@ -100,7 +99,8 @@ static void drain_dead(casty_shard *sh, casty_cell *cell, casty_ref self)
         if (env->kind == CASTY_ENV_SYS && env->msg.type == CASTY_SYS_WATCH &&
             !casty_ref_is_null(env->sender))
             send_terminated(sh, casty__lite_from_ref(env->sender), self,
-                            (casty_exit_reason)cell->exit_reason, cell->exit_error);
+                            (casty_exit_reason)atomic_load(&cell->exit_reason),
+                            atomic_load(&cell->exit_error));
         casty__env_free(sh->sys, sh, env);
     }
 }
@@ -124,12 +124,13 @@ void casty__cell_finalize(casty_shard *sh, casty_cell *cell)
     /* From here every ref to this actor is stale; its queued messages are dead letters. */
     atomic_store_explicit(&cell->gen, self.gen + 1, memory_order_relaxed);
     drain_dead(sh, cell, self);
-    casty_exit_reason reason = (casty_exit_reason)cell->exit_reason;
+    casty_exit_reason reason = (casty_exit_reason)atomic_load(&cell->exit_reason);
+    int err = atomic_load(&cell->exit_error);
     casty_cell_ext *ext = cell->ext;
     if (ext) {
         casty__wheel_cancel(&sh->wheel, &ext->backoff);
         for (uint32_t i = 0; i < ext->watchers.n; i++)
-            send_terminated(sh, ext->watchers.v[i], self, reason, cell->exit_error);
+            send_terminated(sh, ext->watchers.v[i], self, reason, err);
         /* Targets forget this watcher, so that long-lived targets do not collect dead ones. */
         for (uint32_t i = 0; i < ext->watching.n; i++)
             (void)casty__sys_send(sh, NULL, ext->watching.v[i], CASTY_SYS_UNWATCH, &self,
@@ -260,7 +261,14 @@ void casty__sys_undeliverable(casty_shard *sh, casty_env *env)
                           .system = sh->sys->ref_id,
                           .shard = (uint16_t)sh->id,
                           .kind = CASTY_REF_ACTOR};
-        send_terminated(sh, casty__lite_from_ref(env->sender), gone, CASTY_EXIT_ALREADY_DEAD, 0);
+        /* Stopped before the watch arrived: its reason, if the cell still remembers it. */
+        casty_exit_reason reason = CASTY_EXIT_ALREADY_DEAD;
+        int err = 0;
+        if (!casty__cell_exit(env->to.cell, env->to_gen, &reason, &err)) {
+            reason = CASTY_EXIT_ALREADY_DEAD;
+            err = 0;
+        }
+        send_terminated(sh, casty__lite_from_ref(env->sender), gone, reason, err);
     }
     casty__env_free(sh->sys, sh, env);
 }

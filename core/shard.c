@@ -218,10 +218,8 @@ static void finalize_all(casty_shard *sh)
 {
     casty_cell *cell;
     while ((cell = sh->live) != NULL) {
-        if (!(cell->flags & CASTY_CELL_TERMINATING)) {
-            cell->exit_reason = CASTY_EXIT_STOPPED;
-            cell->exit_error = 0;
-        }
+        if (!(cell->flags & CASTY_CELL_TERMINATING))
+            casty__cell_set_exit(cell, CASTY_EXIT_STOPPED, 0);
         casty__cell_finalize(sh, cell);
     }
     casty__xshard_flush(sh);

@@ -83,6 +83,7 @@ static casty_cell *cell_new(casty_system *sys, casty_shard *sh, const casty_acto
         sh ? casty__pool_get(&sh->cell_cache) : casty__pool_get_shared(&sys->cell_pool);
     if (!cell)
         return NULL;
+    casty__cell_reuse(cell);
     cell->shard = (uint16_t)dst;
     cell->flags = 0;
     cell->runq_next = cell->live_prev = cell->live_next = NULL;
@@ -97,8 +98,6 @@ static casty_cell *cell_new(casty_system *sys, casty_shard *sh, const casty_acto
     cell->parent = NULL;
     cell->parent_gen = 0;
     cell->parent_shard = 0;
-    cell->exit_reason = 0;
-    cell->exit_error = 0;
     if (init_state(cell, def) < 0) {
         sh ? casty__pool_put(&sh->cell_cache, cell) : casty__pool_put_shared(&sys->cell_pool, cell);
         return NULL;

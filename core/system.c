@@ -135,9 +135,8 @@ static int pools_init(struct casty_system *sys)
     if (rc == 0)
         rc = casty__pool_init(&sys->cell_pool, sizeof(casty_cell), 16, 256,
                               offsetof(casty_cell, shard));
-    if (rc == 0) /* senders read the gate of a ref's cell before they know it is stale */
-        casty__pool_keep(&sys->cell_pool, offsetof(casty_cell, mb_gate),
-                         offsetof(casty_cell, mb_gate) + 8);
+    if (rc == 0) /* stale refs read the mailbox gate and the exit reason */
+        casty__pool_keep(&sys->cell_pool, CASTY_CELL_KEEP_FROM, CASTY_CELL_KEEP_TO);
     if (rc == 0)
         rc = casty__pool_init(&sys->pending_pool, sizeof(casty_pending), 16, 256,
                               offsetof(casty_pending, reply_type));

@@ -91,7 +91,7 @@ typedef enum casty_exit_reason {
     CASTY_EXIT_STOPPED = 0,    /* it stopped itself, was asked to, or the system shut down */
     CASTY_EXIT_FAILED,         /* a crash with the Stop/Escalate directive, or restarts exhausted */
     CASTY_EXIT_PARENT_STOPPED, /* its parent stopped */
-    CASTY_EXIT_ALREADY_DEAD,   /* it was already dead when watched; the cause is gone */
+    CASTY_EXIT_ALREADY_DEAD,   /* it was dead when the watch arrived and its cause is forgotten */
 } casty_exit_reason;
 
 /* Delivered to a watcher (message type CASTY_TYPE_TERMINATED), once per watched actor. */
@@ -108,8 +108,10 @@ typedef struct casty_ctx casty_ctx;
 
 /*
  * Watch `target`: this actor receives one Terminated when it stops, also if
- * it is dead already (reason CASTY_EXIT_ALREADY_DEAD). Watching twice is one
- * watch. Inside a behaviour or hook. 0, -EINVAL, -ENOMEM.
+ * it is dead already: with the reason it stopped for while the runtime still
+ * remembers it (until its cell is reused by a new actor), else
+ * CASTY_EXIT_ALREADY_DEAD. Watching twice is one watch. Inside a behaviour or
+ * hook. 0, -EINVAL, -ENOMEM.
  */
 CASTY_API CASTY_NODISCARD int casty_watch(casty_ctx *ctx, casty_ref target);
 

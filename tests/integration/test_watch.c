@@ -360,7 +360,11 @@ static void test_watch_already_dead_actor(void **state)
         assert_int_equal(rc, 0);
         assert_int_equal(watch(w, t.raw, 1), 0);
         Terms got = wait_terms(w, 1);
-        check_term(&got.t[0], t.raw, CASTY_EXIT_ALREADY_DEAD, 0);
+        /* Its reason while its cell still remembers it, ALREADY_DEAD once the cell was reused. */
+        assert_true(casty_ref_eq(got.t[0].actor, t.raw));
+        assert_true(got.t[0].reason == CASTY_EXIT_STOPPED ||
+                    got.t[0].reason == CASTY_EXIT_ALREADY_DEAD);
+        assert_int_equal(got.t[0].error, 0);
         /* Stopping the newcomers says nothing more about the old ref. */
         assert_int_equal(casty_ask_timeout(w, &rc, ASK_MS, StopChurn), 0);
         assert_int_equal(rc, 0);
@@ -368,6 +372,22 @@ static void test_watch_already_dead_actor(void **state)
         got = report(w);
         assert_int_equal(got.count, 1);
     }
+    ct_stop(sys);
+}
+
+/* Nothing reuses the dead actor's cell here, so the late watch learns the real reason. */
+static void test_watch_dead_actor_keeps_its_reason(void **state)
+{
+    (void)state;
+    casty_system *sys = ct_start(2);
+    WatcherMsg_ref w = spawn_watcher(sys, "w", 1);
+    TargetMsg_ref a = spawn_target(sys, "fails", 0, &stop_on_crash);
+    int out;
+    assert_int_equal(casty_ask_timeout(a, &out, ASK_MS, Boom, .err = -EIO), -CASTY_ECRASHED);
+    wait_name_gone(sys, "fails");
+    assert_int_equal(watch(w, a.raw, 1), 0);
+    Terms got = wait_terms(w, 1);
+    check_term(&got.t[0], a.raw, CASTY_EXIT_FAILED, -EIO);
     ct_stop(sys);
 }
 
@@ -477,6 +497,7 @@ int main(void)
         cmocka_unit_test(test_watch_twice_is_one_watch),
         cmocka_unit_test(test_unwatch_means_no_terminated),
         cmocka_unit_test(test_watch_already_dead_actor),
+        cmocka_unit_test(test_watch_dead_actor_keeps_its_reason),
         cmocka_unit_test(test_watch_failing_actor),
         cmocka_unit_test(test_restart_is_not_a_termination),
         cmocka_unit_test(test_every_watcher_gets_one),

@@ -72,7 +72,7 @@ void *casty__mem_realloc(void *p, size_t n)
 {
     if (!p)
         return casty__mem_alloc(n);
-    /* One block in, one block out: the counters do not move. */
+        /* One block in, one block out: the counters do not move. */
 #ifdef CASTY_SANITIZE
     return realloc(p, n);
 #else

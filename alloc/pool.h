@@ -53,9 +53,9 @@ typedef struct casty_pool {
     /* Set at init, then only read. */
     size_t obj_size; /* the stride: requested size rounded up to obj_align */
     size_t obj_align;
-    size_t poison_from; /* at least sizeof(void *): the link is never poisoned */
+    size_t poison_from;        /* at least sizeof(void *): the link is never poisoned */
     size_t keep_from, keep_to; /* a window past poison_from that stale readers may read */
-    size_t chunk_hdr;   /* offset of the first object in a chunk */
+    size_t chunk_hdr;          /* offset of the first object in a chunk */
     size_t chunk_bytes;
     uint32_t objs_per_chunk;
     /* The depot: every field below is guarded by lock. */

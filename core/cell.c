@@ -120,26 +120,6 @@ void casty__cell_deliver(casty_shard *sh, casty_env *env)
     casty__cell_schedule(sh, cell);
 }
 
-/* Keep the spawn arg for the init that follows each restart. */
-static int keep_arg(casty_cell *cell, casty_env *env)
-{
-    casty_cell_ext *ext = casty__cell_ext(cell);
-    if (!ext)
-        return -ENOMEM;
-    if (env->flags & CASTY_ENV_HEAP_PAYLOAD) {
-        ext->arg = (void *)env->msg.data; /* take the block over */
-        env->flags &= (uint16_t)~CASTY_ENV_HEAP_PAYLOAD;
-        env->msg.data = NULL;
-    } else {
-        ext->arg = casty__mem_alloc(env->msg.len);
-        if (!ext->arg)
-            return -ENOMEM;
-        memcpy(ext->arg, env->msg.data, env->msg.len);
-    }
-    ext->arg_len = env->msg.len;
-    return 0;
-}
-
 void casty__cell_start(casty_shard *sh, casty_env *env)
 {
     casty_cell *cell = env->to.cell;
@@ -156,7 +136,8 @@ void casty__cell_start(casty_shard *sh, casty_env *env)
         casty__cell_begin_stop(sh, cell, CASTY_EXIT_STOPPED, 0);
         return;
     }
-    int rc = env->msg.len ? keep_arg(cell, env) : 0;
+    /* The arg is kept for the init that follows each restart. */
+    int rc = env->msg.len ? casty__cell_keep_arg(cell, env->msg.data, env->msg.len) : 0;
     if (rc == 0) {
         const casty_cell_ext *ext = cell->ext;
         rc = casty__cell_run_init(sh, cell, ext ? ext->arg : NULL, ext ? ext->arg_len : 0);

@@ -34,8 +34,8 @@ enum casty_cell_flag {
     CASTY_CELL_PARKED = 0x200,     /* a send overflowed a full ring: wait until it drains */
 };
 
-#define CASTY_CELL_KEEP_FROM 112 /* readable through stale refs: parent_gen .. exit_error */
-#define CASTY_CELL_KEEP_TO   128
+#define CASTY_CELL_KEEP_FROM    112 /* readable through stale refs: parent_gen .. exit_error */
+#define CASTY_CELL_KEEP_TO      128
 #define CASTY_CELL_SIZE         256
 #define CASTY_CELL_INLINE_STATE 128
 
@@ -60,7 +60,7 @@ typedef struct casty_cell {
     void *state;
 
     const casty_actor_def *def;
-    struct casty_cell_ext *ext; /* children, watchers, strategy, ...: NULL until needed */
+    struct casty_cell_ext *ext;    /* children, watchers, strategy, ...: NULL until needed */
     struct casty_name_entry *name; /* NULL for anonymous actors */
     struct casty_cell *live_prev, *live_next; /* the shard's list of live cells */
     struct casty_cell *parent;                /* NULL for a top-level actor */

@@ -86,8 +86,9 @@ int casty_config_print(const casty_config *cfg, FILE *out)
     fprintf(out, "mailbox_policy=%s\n",
             (uint32_t)cfg->mailbox.policy < 3 ? policies[cfg->mailbox.policy] : "invalid");
     const casty_supervision *sup = &cfg->supervision;
-    fprintf(out, "supervision=%s max_retries=%" PRIu32 " within_ms=%" PRIu32 " backoff_ms=%" PRIu32
-                 "..%" PRIu32 " jitter_pct=%" PRIu32 " all_for_one=%s\n",
+    fprintf(out,
+            "supervision=%s max_retries=%" PRIu32 " within_ms=%" PRIu32 " backoff_ms=%" PRIu32
+            "..%" PRIu32 " jitter_pct=%" PRIu32 " all_for_one=%s\n",
             (uint32_t)sup->directive < 4 ? directives[sup->directive] : "invalid", sup->max_retries,
             sup->within_ms, sup->backoff_min_ms, sup->backoff_max_ms, sup->backoff_jitter_pct,
             sup->all_for_one ? "yes" : "no");

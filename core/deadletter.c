@@ -14,10 +14,8 @@
 #include "core/system.h"
 
 static const char *const reason_names[CASTY_DEAD_REASONS] = {
-    [CASTY_DEAD_STOPPED] = "stopped",
-    [CASTY_DEAD_NO_SENDER] = "no_sender",
-    [CASTY_DEAD_LATE_REPLY] = "late_reply",
-    [CASTY_DEAD_MAILBOX_FULL] = "mailbox_full",
+    [CASTY_DEAD_STOPPED] = "stopped",           [CASTY_DEAD_NO_SENDER] = "no_sender",
+    [CASTY_DEAD_LATE_REPLY] = "late_reply",     [CASTY_DEAD_MAILBOX_FULL] = "mailbox_full",
     [CASTY_DEAD_NO_SUCH_NAME] = "no_such_name",
 };
 
@@ -101,8 +99,8 @@ void casty__dead_letter(struct casty_system *sys, casty_shard *sh, casty_env *en
     /* An asker should learn at once that nobody will answer, rather than wait for its timeout. */
     if ((env->msg.flags & CASTY_MSG_ASK) && err && env->kind == CASTY_ENV_USER)
         casty__reply_status(sys, sh, env->sender, err);
-    if (!(env->flags & CASTY_ENV_NO_PUBLISH) && atomic_load_explicit(&sys->dl_listener,
-                                                                     memory_order_relaxed)) {
+    if (!(env->flags & CASTY_ENV_NO_PUBLISH) &&
+        atomic_load_explicit(&sys->dl_listener, memory_order_relaxed)) {
         casty_ref recipient = recipient_of(sys, sh, env);
         publish(sys, sh, &recipient, &env->sender, env->msg.type, env->msg.status, env->msg.data,
                 env->msg.len, reason);

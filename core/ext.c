@@ -6,17 +6,45 @@
 
 #include "alloc/heap.h"
 
-casty_cell_ext *casty__cell_ext(casty_cell *cell)
+/* Where an arg stored in the ext's block starts: 16-byte aligned, like a message payload. */
+#define ARG_OFFSET ((sizeof(casty_cell_ext) + 15) & ~(size_t)15)
+
+static casty_cell_ext *ext_new(casty_cell *cell, size_t extra)
 {
-    if (CASTY_LIKELY(cell->ext != NULL))
-        return cell->ext;
-    casty_cell_ext *ext = casty__mem_calloc(1, sizeof(*ext));
+    casty_cell_ext *ext = casty__mem_calloc(1, (extra ? ARG_OFFSET : sizeof(*ext)) + extra);
     if (!ext)
         return NULL;
     ext->cell = cell;
     casty__timer_init(&ext->backoff, NULL, ext);
     cell->ext = ext;
     return ext;
+}
+
+casty_cell_ext *casty__cell_ext(casty_cell *cell)
+{
+    if (CASTY_LIKELY(cell->ext != NULL))
+        return cell->ext;
+    return ext_new(cell, 0);
+}
+
+int casty__cell_keep_arg(casty_cell *cell, const void *arg, uint32_t len)
+{
+    casty_cell_ext *ext = cell->ext;
+    if (!ext) {
+        /* The common case (an actor with an arg and nothing else): one block for both. */
+        ext = ext_new(cell, len);
+        if (!ext)
+            return -ENOMEM;
+        ext->arg = (char *)ext + ARG_OFFSET;
+        ext->arg_inline = true;
+    } else {
+        ext->arg = casty__mem_alloc(len);
+        if (!ext->arg)
+            return -ENOMEM;
+    }
+    memcpy(ext->arg, arg, len);
+    ext->arg_len = len;
+    return 0;
 }
 
 void casty__cell_ext_free(casty_cell *cell)
@@ -28,7 +56,8 @@ void casty__cell_ext_free(casty_cell *cell)
     casty__mem_free(ext->watchers.v);
     casty__mem_free(ext->watching.v);
     casty__mem_free(ext->restarts);
-    casty__mem_free(ext->arg);
+    if (!ext->arg_inline)
+        casty__mem_free(ext->arg);
     casty__mem_free(ext);
     cell->ext = NULL;
 }

@@ -43,10 +43,13 @@ typedef struct casty_cell_ext {
     struct casty_shard *shard;
     void *arg; /* the spawn arg, kept for init after a restart */
     uint32_t arg_len;
+    bool arg_inline; /* arg lives in the same block, right after the ext */
 } casty_cell_ext;
 
 /* The cell's ext, allocated on first use; NULL when out of memory. */
 casty_cell_ext *casty__cell_ext(casty_cell *cell);
+/* Keep a copy of the spawn arg in the ext (one block with it when the ext is new). 0 or -ENOMEM. */
+int casty__cell_keep_arg(casty_cell *cell, const void *arg, uint32_t len);
 /* Free the ext and everything it owns (not the schedules: see casty__sched_cancel_owned). */
 void casty__cell_ext_free(casty_cell *cell);
 
@@ -58,12 +61,14 @@ bool casty__litevec_has(const casty_litevec *vec, const casty_cell *cell, uint32
 
 static inline casty_lite casty__lite_of(const casty_cell *cell)
 {
-    return (casty_lite){.cell = (casty_cell *)cell, .gen = casty__cell_gen(cell), .shard = cell->shard};
+    return (casty_lite){
+        .cell = (casty_cell *)cell, .gen = casty__cell_gen(cell), .shard = cell->shard};
 }
 
 static inline casty_lite casty__lite_from_ref(casty_ref ref)
 {
-    return (casty_lite){.cell = (casty_cell *)(uintptr_t)ref.addr, .gen = ref.gen, .shard = ref.shard};
+    return (casty_lite){
+        .cell = (casty_cell *)(uintptr_t)ref.addr, .gen = ref.gen, .shard = ref.shard};
 }
 
 #endif

@@ -63,7 +63,8 @@ void casty__cell_begin_stop(casty_shard *sh, casty_cell *cell, casty_exit_reason
         /* Children first: each answers CHILD_TERMINATED once it is finalized. */
         for (uint32_t i = 0; i < ext->children.n;) {
             if (casty__sys_send(sh, cell, ext->children.v[i], CASTY_SYS_PARENT_STOP, NULL, 0) < 0) {
-                fprintf(stderr, "casty: out of memory stopping a child of '%s'; not waiting for it\n",
+                fprintf(stderr,
+                        "casty: out of memory stopping a child of '%s'; not waiting for it\n",
                         cell_name(cell));
                 ext->children.v[i] = ext->children.v[--ext->children.n];
                 continue;
@@ -137,7 +138,8 @@ void casty__cell_finalize(casty_shard *sh, casty_cell *cell)
                                   sizeof(self));
     }
     if (cell->parent) {
-        casty_lite parent = {.cell = cell->parent, .gen = cell->parent_gen, .shard = cell->parent_shard};
+        casty_lite parent = {
+            .cell = cell->parent, .gen = cell->parent_gen, .shard = cell->parent_shard};
         if (casty__sys_send(sh, NULL, parent, CASTY_SYS_CHILD_TERMINATED, &self, sizeof(self)) < 0)
             fprintf(stderr, "casty: out of memory: parent of '%s' not told it stopped\n",
                     cell->def->name);

@@ -98,7 +98,8 @@ static void on_fire(casty_timer *t, void *arg)
     uint32_t w = load_word(s);
     uint32_t gen = w >> 2;
     if ((w & 3) != CASTY_SCHED_ARMED) {
-        sched_free(sh, s); /* cancelled from another thread; its CANCEL envelope will find it gone */
+        sched_free(sh,
+                   s); /* cancelled from another thread; its CANCEL envelope will find it gone */
         return;
     }
     if (!s->period_ns) {
@@ -199,7 +200,8 @@ static int schedule_entered(casty_system *sys, casty_shard *sh, casty_ref *handl
                             uint32_t type, const void *data, size_t len,
                             const casty_schedule_opts *opts)
 {
-    casty_sched *s = sh ? casty__pool_get(&sh->sched_cache) : casty__pool_get_shared(&sys->sched_pool);
+    casty_sched *s =
+        sh ? casty__pool_get(&sh->sched_cache) : casty__pool_get_shared(&sys->sched_pool);
     if (!s)
         return -ENOMEM;
     int rc = fill(s, sh, to, type, data, len, opts);

@@ -92,8 +92,8 @@ typedef struct casty_shard {
     uint8_t *is_dirty;
     uint32_t ndirty;
     uint32_t overflowing; /* destinations with a non-empty overflow FIFO */
-    bool stop_seen; /* saw CASTY_PHASE_STOP_ACTORS and stopped its top-level actors */
-    bool forced;    /* saw CASTY_PHASE_FORCE and finalized whatever was left */
+    bool stop_seen;       /* saw CASTY_PHASE_STOP_ACTORS and stopped its top-level actors */
+    bool forced;          /* saw CASTY_PHASE_FORCE and finalized whatever was left */
     casty_io io;
     pthread_t thread;
     casty_shard_stats stats;

@@ -262,7 +262,8 @@ int casty_spawn_child_raw(casty_ctx *ctx, casty_ref *out, const casty_actor_def 
     rc = child_name(ctx->cell, name, full, &len);
     if (rc < 0)
         return rc;
-    if (!casty__system_accepting(sys) || (ctx->cell->flags & (CASTY_CELL_TERMINATING | CASTY_CELL_STOPPING)))
+    if (!casty__system_accepting(sys) ||
+        (ctx->cell->flags & (CASTY_CELL_TERMINATING | CASTY_CELL_STOPPING)))
         return -ESHUTDOWN;
     return spawn_entered(sys, sh, out, def, full, len, o, ctx->cell);
 }

@@ -74,7 +74,8 @@ static bool tell_parent(casty_shard *sh, casty_cell *cell, uint32_t action, int 
     if (!cell->parent)
         return false;
     casty_sys_failed f = {.action = action, .error = err};
-    casty_lite parent = {.cell = cell->parent, .gen = cell->parent_gen, .shard = cell->parent_shard};
+    casty_lite parent = {
+        .cell = cell->parent, .gen = cell->parent_gen, .shard = cell->parent_shard};
     if (casty__sys_send(sh, cell, parent, CASTY_SYS_CHILD_FAILED, &f, sizeof(f)) < 0) {
         fprintf(stderr, "casty: out of memory: the parent of '%s' was not told of its crash\n",
                 cell_name(cell));

@@ -49,9 +49,9 @@ struct casty_system {
     uint32_t started;
     int start_rc;
 
-    _Atomic uint32_t phase;       /* enum casty_phase; shards poll it each loop */
-    _Atomic uint32_t shards_seen;   /* shards that saw STOP_ACTORS (and spawn no more) */
-    _Atomic uint32_t shards_forced; /* shards that finalized their leftovers in FORCE */
+    _Atomic uint32_t phase;           /* enum casty_phase; shards poll it each loop */
+    _Atomic uint32_t shards_seen;     /* shards that saw STOP_ACTORS (and spawn no more) */
+    _Atomic uint32_t shards_forced;   /* shards that finalized their leftovers in FORCE */
     _Atomic(casty_ref *) dl_listener; /* the dead-letter listener, or NULL */
     pthread_mutex_t dl_lock;          /* serialises setters; guards dl_retired */
     casty_ref **dl_retired;           /* replaced listener boxes, freed at teardown */

@@ -8,6 +8,7 @@
 #   --quick     debug only (when no kinds are given)
 #   --all       also run the tests labelled slow and perf_smoke
 #   --no-deps   skip scripts/deps.sh
+#   --no-bench  skip the perf smoke run (scripts/bench.sh --quick, Release)
 #
 # Each build runs `ctest --output-on-failure -j2 --timeout 300`. A failing
 # build does not stop the others; a summary line per build is printed at the
@@ -23,6 +24,7 @@ usage() {
 
 quick=0
 all=0
+bench=1
 deps=1
 kinds=()
 for arg in "$@"; do
@@ -30,6 +32,7 @@ for arg in "$@"; do
     --quick) quick=1 ;;
     --all) all=1 ;;
     --no-deps) deps=0 ;;
+    --no-bench) bench=0 ;;
     debug | release | asan | tsan) kinds+=("$arg") ;;
     -h | --help)
         usage
@@ -127,6 +130,20 @@ for kind in "${kinds[@]}"; do
     summary+=("$(printf '%-8s %-4s  build %d s, tests %d s (log: build/%s/Testing/Temporary/LastTest.log)' \
         "$kind" "$result" $((t1 - t0)) $((SECONDS - t1)) "$kind")")
 done
+
+# The perf suite's smoke run (issue 4): every workload and probe on a small N,
+# Release build, no thresholds; it fails only if a program fails.
+if ((bench)); then
+    echo
+    echo "==== test.sh: bench --quick ===="
+    t0=$SECONDS
+    if bash scripts/bench.sh --quick; then
+        summary+=("$(printf '%-8s PASS  scripts/bench.sh --quick (%d s)' bench $((SECONDS - t0)))")
+    else
+        summary+=("$(printf '%-8s FAIL  scripts/bench.sh --quick (%d s)' bench $((SECONDS - t0)))")
+        failed=1
+    fi
+fi
 
 echo
 echo "==== test.sh summary ===="

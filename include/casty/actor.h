@@ -212,17 +212,17 @@ CASTY_API void casty_stop_self(casty_ctx *ctx);
     })
 
 /* casty_spawn_child(ctx, &typed_ref, def, name, .opt = ...) */
-#define casty_spawn_child(ctx, refp, def, name, ...)                                      \
-    __extension__({                                                                       \
-        _Static_assert(CASTY__SAME_TYPE(*(refp), def##__casty_ref),                       \
+#define casty_spawn_child(ctx, refp, def, name, ...)                                       \
+    __extension__({                                                                        \
+        _Static_assert(CASTY__SAME_TYPE(*(refp), def##__casty_ref),                        \
                        "casty_spawn_child: ref type does not match the actor's protocol"); \
-        casty_spawn_child_raw((ctx), &(refp)->raw, &(def), (name),                        \
-                              &(casty_spawn_opts){__VA_ARGS__});                          \
+        casty_spawn_child_raw((ctx), &(refp)->raw, &(def), (name),                         \
+                              &(casty_spawn_opts){__VA_ARGS__});                           \
     })
 
 /* casty_tell_name(sys, Protocol, "name", Message, .field = value, ...) */
-#define casty_tell_name(sys, P, name, Name, ...)                                               \
-    ((void)sizeof(((struct P##__casty_members *)0)->Name),                                     \
+#define casty_tell_name(sys, P, name, Name, ...)           \
+    ((void)sizeof(((struct P##__casty_members *)0)->Name), \
      casty_tell_name_raw((sys), (name), #P, CASTY_ID(Name), &(Name){__VA_ARGS__}, sizeof(Name)))
 
 /* casty_lookup(sys, Protocol, &typed_ref, name) */

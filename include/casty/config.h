@@ -36,7 +36,7 @@ typedef struct casty_config {
     casty_mailbox mailbox;      /* default mailbox bound (default 65536, CASTY_MAILBOX_FAIL) */
     casty_supervision supervision; /* default strategy of top-level actors (default: Restart,
                                       10 within 60 s, no backoff) */
-    uint32_t shutdown_grace_ms; /* casty_system_stop: time for trees to stop (default 5000) */
+    uint32_t shutdown_grace_ms;    /* casty_system_stop: time for trees to stop (default 5000) */
 } casty_config;
 
 /* Fill `cfg` with the defaults. Any thread. */

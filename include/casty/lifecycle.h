@@ -54,7 +54,7 @@ typedef struct casty_supervision {
     uint32_t max_retries; /* Restart: 0..CASTY_RETRIES_MAX */
     uint32_t within_ms;   /* Restart: the window; must be > 0 */
     uint32_t backoff_min_ms;
-    uint32_t backoff_max_ms; /* 0: restart at once */
+    uint32_t backoff_max_ms;     /* 0: restart at once */
     uint32_t backoff_jitter_pct; /* 0..100 */
     bool all_for_one;
 } casty_supervision;

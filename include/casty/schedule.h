@@ -41,9 +41,9 @@ typedef struct casty_schedule_opts {
  * actor `to`. *handle (may be NULL) receives the cancel handle. Any thread.
  * 0, -EINVAL, -EMSGSIZE, -ENOMEM, -ESHUTDOWN.
  */
-CASTY_API CASTY_NODISCARD int casty_schedule_raw(casty_system *sys, casty_ref *handle,
-                                                 casty_ref to, uint32_t type, const void *data,
-                                                 size_t len, const casty_schedule_opts *opts);
+CASTY_API CASTY_NODISCARD int casty_schedule_raw(casty_system *sys, casty_ref *handle, casty_ref to,
+                                                 uint32_t type, const void *data, size_t len,
+                                                 const casty_schedule_opts *opts);
 
 /*
  * Cancel a schedule. Any thread. 0 when it was pending: no further message is
@@ -54,18 +54,20 @@ CASTY_API CASTY_NODISCARD int casty_schedule_raw(casty_system *sys, casty_ref *h
 CASTY_API CASTY_NODISCARD int casty_cancel(casty_ref handle);
 
 /* casty_schedule(sys, &handle, typed_ref, &opts, Message, .field = value, ...) */
-#define casty_schedule(sys, handlep, ref, optsp, Name, ...)                                  \
-    (CASTY__CHECK_PROTOCOL(ref, Name),                                                       \
+#define casty_schedule(sys, handlep, ref, optsp, Name, ...)                                \
+    (CASTY__CHECK_PROTOCOL(ref, Name),                                                     \
      casty_schedule_raw((sys), (handlep), (ref).raw, CASTY_ID(Name), &(Name){__VA_ARGS__}, \
                         sizeof(Name), (optsp)))
 
 /* casty_schedule_once(sys, &handle, typed_ref, delay_ms, Message, .field = value, ...) */
-#define casty_schedule_once(sys, handlep, ref, delay, Name, ...) \
-    casty_schedule(sys, handlep, ref, &(casty_schedule_opts){.delay_ms = (delay)}, Name, __VA_ARGS__)
+#define casty_schedule_once(sys, handlep, ref, delay, Name, ...)                         \
+    casty_schedule(sys, handlep, ref, &(casty_schedule_opts){.delay_ms = (delay)}, Name, \
+                   __VA_ARGS__)
 
 /* casty_schedule_every(sys, &handle, typed_ref, every_ms, Message, .field = value, ...) */
-#define casty_schedule_every(sys, handlep, ref, every, Name, ...) \
-    casty_schedule(sys, handlep, ref, &(casty_schedule_opts){.every_ms = (every)}, Name, __VA_ARGS__)
+#define casty_schedule_every(sys, handlep, ref, every, Name, ...)                        \
+    casty_schedule(sys, handlep, ref, &(casty_schedule_opts){.every_ms = (every)}, Name, \
+                   __VA_ARGS__)
 
 #ifdef __cplusplus
 }

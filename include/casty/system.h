@@ -21,11 +21,11 @@ typedef struct casty_system casty_system;
 
 /* Dead-letter reasons, counted separately. */
 typedef enum casty_dead_reason {
-    CASTY_DEAD_STOPPED = 0,   /* the target actor had stopped (stale ref) */
-    CASTY_DEAD_NO_SENDER,     /* reply with neither asker nor sender */
-    CASTY_DEAD_LATE_REPLY,    /* a reply arrived after its ask timed out */
-    CASTY_DEAD_MAILBOX_FULL,  /* the target's mailbox was full (its overflow policy dropped it) */
-    CASTY_DEAD_NO_SUCH_NAME,  /* sent by name to a name no live actor has */
+    CASTY_DEAD_STOPPED = 0,  /* the target actor had stopped (stale ref) */
+    CASTY_DEAD_NO_SENDER,    /* reply with neither asker nor sender */
+    CASTY_DEAD_LATE_REPLY,   /* a reply arrived after its ask timed out */
+    CASTY_DEAD_MAILBOX_FULL, /* the target's mailbox was full (its overflow policy dropped it) */
+    CASTY_DEAD_NO_SUCH_NAME, /* sent by name to a name no live actor has */
     CASTY_DEAD_REASONS
 } casty_dead_reason;
 
@@ -99,7 +99,7 @@ CASTY_API CASTY_NODISCARD int casty_system_stop(casty_system *sys);
  * Any thread. 0, -EINVAL, -ESHUTDOWN, -ENOMEM.
  */
 CASTY_API CASTY_NODISCARD int casty_system_set_dead_letter_listener(casty_system *sys,
-                                                                     casty_ref listener);
+                                                                    casty_ref listener);
 
 /* Number of shards. Any thread. */
 CASTY_API uint32_t casty_system_shards(const casty_system *sys);

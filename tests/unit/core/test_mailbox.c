@@ -50,7 +50,8 @@ static void test_mailbox_system_prefix(void **state)
     casty__mailbox_push_sys(&cell, env_of(&e[2], 10, CASTY_ENV_SYS, 0));
     casty__mailbox_push(&cell, env_of(&e[3], 3, CASTY_ENV_USER, CASTY_ENV_UNCOUNTED));
     casty__mailbox_push_sys(&cell, env_of(&e[4], 11, CASTY_ENV_SYS, 0));
-    assert_int_equal(cell.mb_count, 1); /* STOP, SYS and the uncounted reply are outside the bound */
+    assert_int_equal(cell.mb_count,
+                     1); /* STOP, SYS and the uncounted reply are outside the bound */
     assert_true(casty__mailbox_has_sys(&cell));
     uint32_t order[] = {10, 11, 1, 2, 3};
     for (int i = 0; i < 5; i++) {

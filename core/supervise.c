@@ -94,7 +94,12 @@ static void fail_stop(casty_shard *sh, casty_cell *cell, const casty_supervision
 /* Init again on fresh state; a failing init is one more crash. */
 static void reinit(casty_shard *sh, casty_cell *cell)
 {
-    cell->flags &= (uint16_t)~CASTY_CELL_SUSPENDED;
+    /*
+     * Hold the cell as running: a failing init may stop it, and finalize must
+     * not free it under us. From a backoff timer nobody else holds it.
+     */
+    uint16_t held = cell->flags & CASTY_CELL_RUNNING;
+    cell->flags = (uint16_t)((cell->flags | CASTY_CELL_RUNNING) & ~CASTY_CELL_SUSPENDED);
     casty__count(&sh->stats.restarts, 1);
     const casty_cell_ext *ext = cell->ext;
     int rc = casty__cell_run_init(sh, cell, ext ? ext->arg : NULL, ext ? ext->arg_len : 0);
@@ -102,7 +107,13 @@ static void reinit(casty_shard *sh, casty_cell *cell)
         casty__cell_crashed(sh, cell, rc);
     else if (cell->flags & CASTY_CELL_STOPPING)
         casty__cell_begin_stop(sh, cell, CASTY_EXIT_STOPPED, 0);
-    casty__cell_schedule(sh, cell);
+    cell->flags = (uint16_t)((cell->flags & ~CASTY_CELL_RUNNING) | held);
+    if (held)
+        return; /* the holder reschedules or releases */
+    if (cell->flags & CASTY_CELL_STOPPED)
+        casty__cell_release(sh, cell);
+    else
+        casty__cell_schedule(sh, cell);
 }
 
 static void on_backoff(casty_timer *t, void *arg)
@@ -204,8 +215,9 @@ void casty__cell_crashed(casty_shard *sh, casty_cell *cell, int err)
         return;
     case CASTY_ESCALATE:
         if (!tell_parent(sh, cell, CASTY_FAILED_ESCALATE, err))
-            fprintf(stderr, "casty: '%s' crashed (%s) and escalates with no parent: stopping\n",
-                    cell_name(cell), casty_err_name(err));
+            fprintf(stderr,
+                    "casty: '%s' crashed (error %d) and escalates with no parent: stopping\n",
+                    cell_name(cell), err);
         casty__cell_begin_stop(sh, cell, CASTY_EXIT_FAILED, err);
         return;
     case CASTY_RESTART:
@@ -214,8 +226,9 @@ void casty__cell_crashed(casty_shard *sh, casty_cell *cell, int err)
     casty_cell_ext *ext = casty__cell_ext(cell);
     uint32_t k = ext ? take_budget(ext, sup, casty__now_ns()) : 0;
     if (!k) {
-        fprintf(stderr, "casty: '%s' crashed (%s) more than %u times within %u ms: stopping\n",
-                cell_name(cell), casty_err_name(err), sup->max_retries, sup->within_ms);
+        fprintf(stderr,
+                "casty: '%s' crashed (error %d) more than %u times within %u ms: stopping\n",
+                cell_name(cell), err, sup->max_retries, sup->within_ms);
         fail_stop(sh, cell, sup, err);
         return;
     }

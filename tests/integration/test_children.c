@@ -81,6 +81,7 @@ CASTY_PROTOCOL(NodeMsg, SpawnKid, SpawnBad, Where, SelfRef, Quit, Count, Gate, Q
 typedef struct {
     int tag;
     int slow_stop_ms; /* busy time in the stop hook before it logs */
+    int init_kid_tag; /* non-zero: the init hook spawns child "init-kid" with this tag */
 } NodeArg;
 
 typedef struct {
@@ -97,19 +98,7 @@ typedef struct {
 
 static int node(casty_ctx *ctx, Node *self, const casty_msg *msg);
 
-static int node_init(casty_ctx *ctx, void *state, const void *arg, size_t len)
-{
-    (void)ctx;
-    Node *self = state;
-    if (arg && len == sizeof(NodeArg)) {
-        const NodeArg *a = arg;
-        self->tag = a->tag;
-        self->slow_stop_ms = a->slow_stop_ms;
-    }
-    if (self->tag >= 0 && self->tag < MAX_TAGS)
-        atomic_fetch_add(&g_inits[self->tag], 1);
-    return 0;
-}
+static int node_init(casty_ctx *ctx, void *state, const void *arg, size_t len);
 
 static void node_stop(casty_ctx *ctx, void *state)
 {
@@ -125,6 +114,26 @@ static void node_stop(casty_ctx *ctx, void *state)
 }
 
 CASTY_ACTOR(node_actor, NodeMsg, Node, node, .init = node_init, .stop = node_stop);
+
+static int node_init(casty_ctx *ctx, void *state, const void *arg, size_t len)
+{
+    Node *self = state;
+    NodeArg a = {0};
+    if (arg && len == sizeof(NodeArg))
+        memcpy(&a, arg, sizeof(a));
+    self->tag = a.tag;
+    self->slow_stop_ms = a.slow_stop_ms;
+    if (self->tag >= 0 && self->tag < MAX_TAGS)
+        atomic_fetch_add(&g_inits[self->tag], 1);
+    if (a.init_kid_tag) {
+        /* Children may be spawned from the init hook too. */
+        NodeArg k = {.tag = a.init_kid_tag, .slow_stop_ms = 20};
+        casty_ref kid;
+        return casty_spawn_child_raw(ctx, &kid, &node_actor, "init-kid",
+                                     &(casty_spawn_opts){.arg = &k, .arg_len = sizeof(k)});
+    }
+    return 0;
+}
 
 static int spawn_kid_here(casty_ctx *ctx, const SpawnKid *k)
 {
@@ -498,6 +507,36 @@ static void test_anonymous_parents_get_distinct_prefixes(void **state)
     ct_stop(sys);
 }
 
+static int init_kid_registered(void *arg)
+{
+    NodeMsg_ref r;
+    return casty_lookup((casty_system *)arg, NodeMsg, &r, "init-parent/init-kid") == 0;
+}
+
+static void test_child_spawned_from_init_hook(void **state)
+{
+    (void)state;
+    reset_reports();
+    casty_system *sys = ct_start(2);
+    NodeArg a = {.tag = 1, .init_kid_tag = 2};
+    NodeMsg_ref p;
+    assert_int_equal(casty_spawn(sys, &p, node_actor, "init-parent", .placement = CASTY_PLACE_SHARD,
+                                 .shard = 1, .arg = &a, .arg_len = sizeof(a)),
+                     0);
+    assert_true(ct_wait_until(init_kid_registered, sys, WAIT_MS));
+    NodeMsg_ref kid = lookup_ok(sys, "init-parent/init-kid");
+    assert_true(where(kid) >= 0);
+    assert_int_equal(atomic_load(&g_inits[1]), 1);
+    assert_int_equal(atomic_load(&g_inits[2]), 1);
+    /* It is a real child: it stops first when the parent stops. */
+    assert_int_equal(casty_stop(p), 0);
+    assert_true(wait_int(&g_stops[1], 1));
+    assert_int_equal(atomic_load(&g_stops[2]), 1);
+    assert_true(log_pos(2, -1) < log_pos(1, 1));
+    wait_name_gone(sys, "init-parent/init-kid");
+    ct_stop(sys);
+}
+
 /* --- placement --- */
 
 static void test_child_placement_on_any_shard(void **state)
@@ -851,6 +890,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_child_is_named_parent_slash_child),
         cmocka_unit_test(test_anonymous_parents_get_distinct_prefixes),
+        cmocka_unit_test(test_child_spawned_from_init_hook),
         cmocka_unit_test(test_child_placement_on_any_shard),
         cmocka_unit_test(test_stop_is_depth_first_across_shards),
         cmocka_unit_test(test_parent_stop_tells_watchers_parent_stopped),

@@ -52,9 +52,9 @@ void casty__cell_ext_free(casty_cell *cell)
     casty_cell_ext *ext = cell->ext;
     if (!ext)
         return;
-    casty__mem_free(ext->children.v);
-    casty__mem_free(ext->watchers.v);
-    casty__mem_free(ext->watching.v);
+    casty__mem_free(ext->children.slots);
+    casty__mem_free(ext->watchers.slots);
+    casty__mem_free(ext->watching.slots);
     casty__mem_free(ext->restarts);
     if (!ext->arg_inline)
         casty__mem_free(ext->arg);
@@ -62,38 +62,84 @@ void casty__cell_ext_free(casty_cell *cell)
     cell->ext = NULL;
 }
 
-bool casty__litevec_has(const casty_litevec *vec, const casty_cell *cell, uint32_t gen)
+static uint32_t slot_of(const casty_liteset *set, const casty_cell *cell, uint32_t gen)
 {
-    for (uint32_t i = 0; i < vec->n; i++) {
-        if (vec->v[i].cell == cell && vec->v[i].gen == gen)
-            return true;
-    }
-    return false;
+    /* Cells sit 256 bytes apart: mix the address and generation, keep the top bits. */
+    uint64_t h = ((uint64_t)(uintptr_t)cell ^ ((uint64_t)gen << 40)) * 0x9E3779B97F4A7C15u;
+    return (uint32_t)(h >> 32) & (set->cap - 1);
 }
 
-int casty__litevec_add(casty_litevec *vec, casty_lite lite)
+static casty_lite *find(const casty_liteset *set, const casty_cell *cell, uint32_t gen)
 {
-    if (casty__litevec_has(vec, lite.cell, lite.gen))
-        return 1;
-    if (vec->n == vec->cap) {
-        uint32_t cap = vec->cap ? vec->cap * 2 : 4;
-        casty_lite *v = casty__mem_realloc(vec->v, (size_t)cap * sizeof(*v));
-        if (!v)
-            return -ENOMEM;
-        vec->v = v;
-        vec->cap = cap;
+    if (!set->cap)
+        return NULL;
+    for (uint32_t i = slot_of(set, cell, gen);; i = (i + 1) & (set->cap - 1)) {
+        casty_lite *s = &set->slots[i];
+        if (!s->cell)
+            return NULL;
+        if (s->cell == cell && s->gen == gen)
+            return s;
     }
-    vec->v[vec->n++] = lite;
+}
+
+static void insert(casty_liteset *set, casty_lite lite)
+{
+    uint32_t i = slot_of(set, lite.cell, lite.gen);
+    while (set->slots[i].cell)
+        i = (i + 1) & (set->cap - 1);
+    set->slots[i] = lite;
+    set->n++;
+}
+
+static int grow(casty_liteset *set)
+{
+    uint32_t cap = set->cap ? set->cap * 2 : 8;
+    casty_lite *slots = casty__mem_calloc(cap, sizeof(*slots));
+    if (!slots)
+        return -ENOMEM;
+    casty_liteset old = *set;
+    set->slots = slots;
+    set->cap = cap;
+    set->n = 0;
+    for (uint32_t i = 0; i < old.cap; i++) {
+        if (old.slots[i].cell)
+            insert(set, old.slots[i]);
+    }
+    casty__mem_free(old.slots);
     return 0;
 }
 
-bool casty__litevec_remove(casty_litevec *vec, const casty_cell *cell, uint32_t gen)
+bool casty__liteset_has(const casty_liteset *set, const casty_cell *cell, uint32_t gen)
 {
-    for (uint32_t i = 0; i < vec->n; i++) {
-        if (vec->v[i].cell == cell && vec->v[i].gen == gen) {
-            vec->v[i] = vec->v[--vec->n]; /* order does not matter */
-            return true;
+    return find(set, cell, gen) != NULL;
+}
+
+int casty__liteset_add(casty_liteset *set, casty_lite lite)
+{
+    if (find(set, lite.cell, lite.gen))
+        return 1;
+    if ((set->n + 1) * 2 > set->cap && grow(set) < 0)
+        return -ENOMEM;
+    insert(set, lite);
+    return 0;
+}
+
+bool casty__liteset_remove(casty_liteset *set, const casty_cell *cell, uint32_t gen)
+{
+    casty_lite *hole = find(set, cell, gen);
+    if (!hole)
+        return false;
+    uint32_t mask = set->cap - 1;
+    uint32_t i = (uint32_t)(hole - set->slots);
+    /* Backward shift: pull later entries of the probe run into the hole when their home allows. */
+    for (uint32_t j = (i + 1) & mask; set->slots[j].cell; j = (j + 1) & mask) {
+        uint32_t home = slot_of(set, set->slots[j].cell, set->slots[j].gen);
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            set->slots[i] = set->slots[j];
+            i = j;
         }
     }
-    return false;
+    set->slots[i] = (casty_lite){0};
+    set->n--;
+    return true;
 }

@@ -26,15 +26,26 @@ typedef struct casty_lite {
     uint16_t reserved;
 } casty_lite;
 
-typedef struct casty_litevec {
-    casty_lite *v;
-    uint32_t n, cap;
-} casty_litevec;
+/*
+ * A set of lites: open addressing with linear probing, at most half full, and
+ * backward-shift deletion (no tombstones). Add, remove and lookup are O(1),
+ * so a parent with a million children stops in O(children), not O(children²).
+ * Empty slots have cell == NULL. Walk it with CASTY_LITESET_FOREACH.
+ */
+typedef struct casty_liteset {
+    casty_lite *slots;
+    uint32_t n, cap; /* cap: 0 or a power of two */
+} casty_liteset;
+
+#define CASTY_LITESET_FOREACH(set, it)                                                   \
+    for (casty_lite *it = (set)->slots, *it##_end = (set)->slots + (set)->cap; it != it##_end; \
+         it++)                                                                           \
+        if (it->cell)
 
 typedef struct casty_cell_ext {
     casty_supervision sup;
     bool has_sup; /* else the system default applies */
-    casty_litevec children, watchers, watching;
+    casty_liteset children, watchers, watching;
     struct casty_sched *scheds; /* schedules this actor owns (cancelled when it stops) */
     uint64_t *restarts;         /* ring of the latest restart times (sup.max_retries slots) */
     uint32_t restart_head, restart_n;
@@ -54,10 +65,10 @@ int casty__cell_keep_arg(casty_cell *cell, const void *arg, uint32_t len);
 void casty__cell_ext_free(casty_cell *cell);
 
 /* Add (once); 0, 1 when already present, -ENOMEM. */
-int casty__litevec_add(casty_litevec *vec, casty_lite lite);
+int casty__liteset_add(casty_liteset *set, casty_lite lite);
 /* Remove the entry naming cell/gen; true when it was there. */
-bool casty__litevec_remove(casty_litevec *vec, const casty_cell *cell, uint32_t gen);
-bool casty__litevec_has(const casty_litevec *vec, const casty_cell *cell, uint32_t gen);
+bool casty__liteset_remove(casty_liteset *set, const casty_cell *cell, uint32_t gen);
+bool casty__liteset_has(const casty_liteset *set, const casty_cell *cell, uint32_t gen);
 
 static inline casty_lite casty__lite_of(const casty_cell *cell)
 {

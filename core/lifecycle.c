@@ -45,10 +45,6 @@ static void send_terminated(casty_shard *sh, casty_lite watcher, casty_ref actor
         fprintf(stderr, "casty: out of memory: a Terminated notice was lost\n");
 }
 
-static const char *cell_name(const casty_cell *cell)
-{
-    return cell->name ? cell->name->name : cell->def->name;
-}
 
 void casty__cell_begin_stop(casty_shard *sh, casty_cell *cell, casty_exit_reason reason, int err)
 {
@@ -61,15 +57,17 @@ void casty__cell_begin_stop(casty_shard *sh, casty_cell *cell, casty_exit_reason
         casty__sched_cancel_owned(sh, cell);
         casty__wheel_cancel(&sh->wheel, &ext->backoff);
         /* Children first: each answers CHILD_TERMINATED once it is finalized. */
-        for (uint32_t i = 0; i < ext->children.n;) {
-            if (casty__sys_send(sh, cell, ext->children.v[i], CASTY_SYS_PARENT_STOP, NULL, 0) < 0) {
+    again:
+        CASTY_LITESET_FOREACH(&ext->children, c)
+        {
+            if (casty__sys_send(sh, cell, *c, CASTY_SYS_PARENT_STOP, NULL, 0) < 0) {
                 fprintf(stderr,
                         "casty: out of memory stopping a child of '%s'; not waiting for it\n",
-                        cell_name(cell));
-                ext->children.v[i] = ext->children.v[--ext->children.n];
-                continue;
+                        casty__cell_name(cell));
+                /* Removal reshuffles the set: start over (a repeated stop is a no-op). */
+                casty__liteset_remove(&ext->children, c->cell, c->gen);
+                goto again;
             }
-            i++;
         }
         if (ext->children.n)
             return;
@@ -130,11 +128,11 @@ void casty__cell_finalize(casty_shard *sh, casty_cell *cell)
     casty_cell_ext *ext = cell->ext;
     if (ext) {
         casty__wheel_cancel(&sh->wheel, &ext->backoff);
-        for (uint32_t i = 0; i < ext->watchers.n; i++)
-            send_terminated(sh, ext->watchers.v[i], self, reason, err);
+        CASTY_LITESET_FOREACH(&ext->watchers, w)
+        send_terminated(sh, *w, self, reason, err);
         /* Targets forget this watcher, so that long-lived targets do not collect dead ones. */
-        for (uint32_t i = 0; i < ext->watching.n; i++)
-            (void)casty__sys_send(sh, NULL, ext->watching.v[i], CASTY_SYS_UNWATCH, &self,
+        CASTY_LITESET_FOREACH(&ext->watching, t)
+        (void)casty__sys_send(sh, NULL, *t, CASTY_SYS_UNWATCH, &self,
                                   sizeof(self));
     }
     if (cell->parent) {
@@ -160,7 +158,7 @@ static void on_terminated(casty_shard *sh, casty_cell *cell, casty_env *env)
     const casty_terminated *t = env->msg.data;
     casty_cell_ext *ext = cell->ext;
     if (!ext || (cell->flags & CASTY_CELL_TERMINATING) ||
-        !casty__litevec_remove(&ext->watching, (casty_cell *)(uintptr_t)t->actor.addr,
+        !casty__liteset_remove(&ext->watching, (casty_cell *)(uintptr_t)t->actor.addr,
                                t->actor.gen)) {
         casty__env_free(sh->sys, sh, env); /* unwatched meanwhile, or we are stopping */
         return;
@@ -176,8 +174,8 @@ static void on_terminated(casty_shard *sh, casty_cell *cell, casty_env *env)
 static void add_watcher(casty_shard *sh, casty_cell *cell, casty_ref watcher)
 {
     casty_cell_ext *ext = casty__cell_ext(cell);
-    if (!ext || casty__litevec_add(&ext->watchers, casty__lite_from_ref(watcher)) < 0) {
-        fprintf(stderr, "casty: out of memory: a watch of '%s' was lost\n", cell_name(cell));
+    if (!ext || casty__liteset_add(&ext->watchers, casty__lite_from_ref(watcher)) < 0) {
+        fprintf(stderr, "casty: out of memory: a watch of '%s' was lost\n", casty__cell_name(cell));
         (void)sh;
     }
 }
@@ -186,11 +184,13 @@ static void to_siblings(casty_shard *sh, casty_cell *parent, casty_ref except, u
                         const void *payload, size_t len)
 {
     casty_cell_ext *ext = parent->ext;
-    for (uint32_t i = 0; ext && i < ext->children.n; i++) {
-        casty_lite c = ext->children.v[i];
-        if (c.cell == (casty_cell *)(uintptr_t)except.addr && c.gen == except.gen)
+    if (!ext)
+        return;
+    CASTY_LITESET_FOREACH(&ext->children, c)
+    {
+        if (c->cell == (casty_cell *)(uintptr_t)except.addr && c->gen == except.gen)
             continue;
-        if (casty__sys_send(sh, parent, c, type, payload, len) < 0)
+        if (casty__sys_send(sh, parent, *c, type, payload, len) < 0)
             fprintf(stderr, "casty: out of memory: an all-for-one sibling was not told\n");
     }
 }
@@ -219,7 +219,7 @@ void casty__cell_handle_sys(casty_shard *sh, casty_cell *cell, casty_env *env)
         return;
     case CASTY_SYS_UNWATCH:
         if (ext)
-            casty__litevec_remove(&ext->watchers, (casty_cell *)(uintptr_t)p.ref.addr, p.ref.gen);
+            casty__liteset_remove(&ext->watchers, (casty_cell *)(uintptr_t)p.ref.addr, p.ref.gen);
         return;
     case CASTY_SYS_PARENT_STOP:
         casty__cell_begin_stop(sh, cell, CASTY_EXIT_PARENT_STOPPED, 0);
@@ -229,7 +229,7 @@ void casty__cell_handle_sys(casty_shard *sh, casty_cell *cell, casty_env *env)
         return;
     case CASTY_SYS_CHILD_TERMINATED:
         if (ext)
-            casty__litevec_remove(&ext->children, (casty_cell *)(uintptr_t)p.ref.addr, p.ref.gen);
+            casty__liteset_remove(&ext->children, (casty_cell *)(uintptr_t)p.ref.addr, p.ref.gen);
         if ((cell->flags & CASTY_CELL_TERMINATING) && (!ext || ext->children.n == 0))
             casty__cell_finalize(sh, cell);
         return;
@@ -293,12 +293,12 @@ int casty_watch(casty_ctx *ctx, casty_ref target)
     if (!ext)
         return -ENOMEM;
     casty_lite lite = casty__lite_from_ref(target);
-    rc = casty__litevec_add(&ext->watching, lite);
+    rc = casty__liteset_add(&ext->watching, lite);
     if (rc != 0)
         return rc < 0 ? rc : 0; /* already watched: still one Terminated */
     rc = casty__sys_send(ctx->shard, ctx->cell, lite, CASTY_SYS_WATCH, NULL, 0);
     if (rc < 0)
-        casty__litevec_remove(&ext->watching, lite.cell, lite.gen);
+        casty__liteset_remove(&ext->watching, lite.cell, lite.gen);
     return rc;
 }
 
@@ -309,7 +309,7 @@ int casty_unwatch(casty_ctx *ctx, casty_ref target)
         return rc;
     casty_cell_ext *ext = ctx->cell->ext;
     casty_lite lite = casty__lite_from_ref(target);
-    if (!ext || !casty__litevec_remove(&ext->watching, lite.cell, lite.gen))
+    if (!ext || !casty__liteset_remove(&ext->watching, lite.cell, lite.gen))
         return -ENOENT;
     casty_ref self = casty__cell_ref(ctx->shard->sys, ctx->cell);
     return casty__sys_send(ctx->shard, NULL, lite, CASTY_SYS_UNWATCH, &self, sizeof(self));

@@ -22,6 +22,7 @@
 
 #include "casty/lifecycle.h"
 #include "core/ext.h"
+#include "core/registry.h"
 
 struct casty_shard;
 
@@ -51,6 +52,12 @@ typedef struct casty_sys_failed {
     uint32_t action; /* enum casty_sys_failed_action */
     int32_t error;
 } casty_sys_failed;
+
+/* The actor's name for log lines: its registered name, else its definition's. */
+static inline const char *casty__cell_name(const casty_cell *cell)
+{
+    return cell->name ? cell->name->name : cell->def->name;
+}
 
 /* Send a system message from `from` (NULL: no sender) to `to`. Never dropped; -ENOMEM only. */
 int casty__sys_send(struct casty_shard *sh, casty_cell *from, casty_lite to, uint32_t type,

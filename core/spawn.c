@@ -176,7 +176,7 @@ static int spawn_entered(casty_system *sys, casty_shard *sh, casty_ref *out,
     if (parent) {
         /* Register with the parent before the child can exist, so that a stop always finds it. */
         casty_cell_ext *pext = casty__cell_ext(parent);
-        if (!pext || casty__litevec_add(&pext->children, casty__lite_of(cell)) < 0) {
+        if (!pext || casty__liteset_add(&pext->children, casty__lite_of(cell)) < 0) {
             cell_abort(sys, sh, cell);
             return -ENOMEM;
         }
@@ -194,7 +194,7 @@ static int spawn_entered(casty_system *sys, casty_shard *sh, casty_ref *out,
         if (env)
             casty__env_free(sys, sh, env);
         if (parent)
-            casty__litevec_remove(&parent->ext->children, cell, casty__cell_gen(cell));
+            casty__liteset_remove(&parent->ext->children, cell, casty__cell_gen(cell));
         cell_abort(sys, sh, cell);
         return rc < 0 ? rc : 0; /* 1: *out holds the live actor of that name */
     }

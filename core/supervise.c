@@ -34,10 +34,6 @@ const casty_supervision *casty__cell_strategy(const casty_shard *sh, const casty
     return &sh->sys->cfg.supervision;
 }
 
-static const char *cell_name(const casty_cell *cell)
-{
-    return cell->name ? cell->name->name : cell->def->name;
-}
 
 int casty__cell_run_init(casty_shard *sh, casty_cell *cell, const void *arg, size_t len)
 {
@@ -78,7 +74,7 @@ static bool tell_parent(casty_shard *sh, casty_cell *cell, uint32_t action, int 
         .cell = cell->parent, .gen = cell->parent_gen, .shard = cell->parent_shard};
     if (casty__sys_send(sh, cell, parent, CASTY_SYS_CHILD_FAILED, &f, sizeof(f)) < 0) {
         fprintf(stderr, "casty: out of memory: the parent of '%s' was not told of its crash\n",
-                cell_name(cell));
+                casty__cell_name(cell));
         return false;
     }
     return true;
@@ -217,7 +213,7 @@ void casty__cell_crashed(casty_shard *sh, casty_cell *cell, int err)
         if (!tell_parent(sh, cell, CASTY_FAILED_ESCALATE, err))
             fprintf(stderr,
                     "casty: '%s' crashed (error %d) and escalates with no parent: stopping\n",
-                    cell_name(cell), err);
+                    casty__cell_name(cell), err);
         casty__cell_begin_stop(sh, cell, CASTY_EXIT_FAILED, err);
         return;
     case CASTY_RESTART:
@@ -228,7 +224,7 @@ void casty__cell_crashed(casty_shard *sh, casty_cell *cell, int err)
     if (!k) {
         fprintf(stderr,
                 "casty: '%s' crashed (error %d) more than %u times within %u ms: stopping\n",
-                cell_name(cell), err, sup->max_retries, sup->within_ms);
+                casty__cell_name(cell), err, sup->max_retries, sup->within_ms);
         fail_stop(sh, cell, sup, err);
         return;
     }

@@ -136,24 +136,10 @@ void casty__cell_start(casty_shard *sh, casty_env *env)
         casty__cell_begin_stop(sh, cell, CASTY_EXIT_STOPPED, 0);
         return;
     }
-    /* The arg is kept for the init that follows each restart. */
+    /* The arg is kept for the init that follows each restart; no memory for it is a crash. */
     int rc = env->msg.len ? casty__cell_keep_arg(cell, env->msg.data, env->msg.len) : 0;
-    /* Held as running: a failing init may stop the cell, and finalize must not free it yet. */
-    cell->flags |= CASTY_CELL_RUNNING;
-    if (rc == 0) {
-        const casty_cell_ext *ext = cell->ext;
-        rc = casty__cell_run_init(sh, cell, ext ? ext->arg : NULL, ext ? ext->arg_len : 0);
-    }
     casty__env_free(sh->sys, sh, env);
-    if (rc < 0)
-        casty__cell_crashed(sh, cell, rc);
-    else if (cell->flags & CASTY_CELL_STOPPING)
-        casty__cell_begin_stop(sh, cell, CASTY_EXIT_STOPPED, 0);
-    cell->flags &= (uint16_t)~CASTY_CELL_RUNNING;
-    if (cell->flags & CASTY_CELL_STOPPED)
-        casty__cell_release(sh, cell);
-    else
-        casty__cell_schedule(sh, cell);
+    casty__cell_init(sh, cell, rc);
 }
 
 /* The next envelope this cell may handle now: system first, users unless held back. */

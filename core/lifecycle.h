@@ -74,8 +74,13 @@ void casty__cell_handle_sys(struct casty_shard *sh, casty_cell *cell, casty_env 
 void casty__sys_undeliverable(struct casty_shard *sh, casty_env *env);
 
 /* Supervision (core/supervise.c). */
-/* Run init on fresh state; on success the stop hook is owed. Returns init's result. */
-int casty__cell_run_init(struct casty_shard *sh, casty_cell *cell, const void *arg, size_t len);
+/*
+ * Run init on fresh state (with the kept spawn arg) and settle the outcome: a
+ * failure, or `err` < 0 given instead of running it, is a crash; a stop_self
+ * in init stops. Unless the caller holds the cell (a running turn), it is
+ * then rescheduled, or released if it stopped. At START and after restarts.
+ */
+void casty__cell_init(struct casty_shard *sh, casty_cell *cell, int err);
 /* Run the stop hook if an init succeeded since the last one (once per successful init). */
 void casty__cell_run_stop_hook(struct casty_shard *sh, casty_cell *cell);
 /* The behaviour or init failed with err: apply the cell's strategy. */

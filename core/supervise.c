@@ -35,9 +35,13 @@ const casty_supervision *casty__cell_strategy(const casty_shard *sh, const casty
 }
 
 
-int casty__cell_run_init(casty_shard *sh, casty_cell *cell, const void *arg, size_t len)
+/* Run init on fresh state; on success the stop hook is owed. Returns init's result. */
+static int run_init(casty_shard *sh, casty_cell *cell)
 {
     const casty_actor_def *def = cell->def;
+    const casty_cell_ext *ext = cell->ext;
+    const void *arg = ext ? ext->arg : NULL;
+    size_t len = ext ? ext->arg_len : 0;
     memset(cell->state, 0, def->state_size ? def->state_size : 1);
     int rc = 0;
     if (def->init) {
@@ -87,18 +91,16 @@ static void fail_stop(casty_shard *sh, casty_cell *cell, const casty_supervision
     casty__cell_begin_stop(sh, cell, CASTY_EXIT_FAILED, err);
 }
 
-/* Init again on fresh state; a failing init is one more crash. */
-static void reinit(casty_shard *sh, casty_cell *cell)
+void casty__cell_init(casty_shard *sh, casty_cell *cell, int err)
 {
     /*
      * Hold the cell as running: a failing init may stop it, and finalize must
-     * not free it under us. From a backoff timer nobody else holds it.
+     * not free it under us. At START and from a backoff timer nobody else
+     * holds it; inside a turn (a restart) the turn does.
      */
     uint16_t held = cell->flags & CASTY_CELL_RUNNING;
-    cell->flags = (uint16_t)((cell->flags | CASTY_CELL_RUNNING) & ~CASTY_CELL_SUSPENDED);
-    casty__count(&sh->stats.restarts, 1);
-    const casty_cell_ext *ext = cell->ext;
-    int rc = casty__cell_run_init(sh, cell, ext ? ext->arg : NULL, ext ? ext->arg_len : 0);
+    cell->flags |= CASTY_CELL_RUNNING;
+    int rc = err < 0 ? err : run_init(sh, cell);
     if (rc < 0)
         casty__cell_crashed(sh, cell, rc);
     else if (cell->flags & CASTY_CELL_STOPPING)
@@ -110,6 +112,14 @@ static void reinit(casty_shard *sh, casty_cell *cell)
         casty__cell_release(sh, cell);
     else
         casty__cell_schedule(sh, cell);
+}
+
+/* Init again on fresh state, at the end of a restart or its backoff. */
+static void reinit(casty_shard *sh, casty_cell *cell)
+{
+    cell->flags &= (uint16_t)~CASTY_CELL_SUSPENDED;
+    casty__count(&sh->stats.restarts, 1);
+    casty__cell_init(sh, cell, 0);
 }
 
 static void on_backoff(casty_timer *t, void *arg)

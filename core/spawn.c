@@ -72,8 +72,7 @@ static int init_state(casty_cell *cell, const casty_actor_def *def)
             return -ENOMEM;
         cell->flags |= CASTY_CELL_HEAP_STATE;
     }
-    memset(cell->state, 0, size);
-    return 0;
+    return 0; /* zeroed by the first init, on the actor's shard (core/supervise.c) */
 }
 
 static casty_cell *cell_new(casty_system *sys, casty_shard *sh, const casty_actor_def *def,

@@ -67,18 +67,12 @@ static void pending_free(casty_shard *sh, casty_pending *p)
 /* Deliver a status-only message of the reply type to the asker (timeout, failure). */
 static void notify_asker(casty_shard *sh, casty_pending *p, int status)
 {
-    casty_env *env = casty__env_alloc(sh->sys, sh);
+    casty_env *env =
+        casty__env_make(sh->sys, sh, CASTY_ENV_USER, p->reply_type, p->asker, p->asker_gen);
     if (!env)
-        return; /* out of memory: the asker cannot be told; it is counted as a crash of nothing */
-    memset(&env->msg, 0, sizeof(env->msg));
-    env->msg.type = p->reply_type;
+        return; /* out of memory: the asker cannot be told; its own timeout is all it gets */
     env->msg.status = status;
-    env->msg.data = env->inline_data;
-    env->kind = CASTY_ENV_USER;
     env->flags |= CASTY_ENV_UNCOUNTED; /* the asker's own asks are bounded by the asker */
-    env->sender = CASTY_REF_NULL;
-    env->to.cell = p->asker;
-    env->to_gen = p->asker_gen;
     casty__cell_deliver(sh, env);
 }
 

@@ -43,7 +43,8 @@ static void publish(struct casty_system *sys, casty_shard *sh, const casty_ref *
     casty_ref to = *box;
     if (recipient && casty_ref_eq(*recipient, to))
         return; /* the listener's own dead letters would only come back to it */
-    casty_env *env = casty__env_alloc(sys, sh);
+    casty_env *env = casty__env_make(sys, sh, CASTY_ENV_USER, CASTY_TYPE_DEAD_LETTER,
+                                     (casty_cell *)(uintptr_t)to.addr, to.gen);
     if (!env)
         return;
     size_t total = sizeof(casty_dead_letter) + len;
@@ -61,15 +62,9 @@ static void publish(struct casty_system *sys, casty_shard *sh, const casty_ref *
     memcpy(block, &head, sizeof(head));
     if (len)
         memcpy(block + sizeof(head), data, len);
-    memset(&env->msg, 0, sizeof(env->msg));
-    env->msg.type = CASTY_TYPE_DEAD_LETTER;
     env->msg.len = (uint32_t)total;
     env->msg.data = block;
     env->flags = CASTY_ENV_HEAP_PAYLOAD | CASTY_ENV_NO_PUBLISH;
-    env->kind = CASTY_ENV_USER;
-    env->sender = CASTY_REF_NULL;
-    env->to.cell = (casty_cell *)(uintptr_t)to.addr;
-    env->to_gen = to.gen;
     casty__route(sys, sh, to.shard, env);
 }
 

@@ -19,19 +19,14 @@ int casty__sys_send(casty_shard *sh, casty_cell *from, casty_lite to, uint32_t t
 {
     struct casty_system *sys = sh->sys;
     CASTY_DASSERT(len <= CASTY_ENV_INLINE);
-    casty_env *env = casty__env_alloc(sys, sh);
+    casty_env *env = casty__env_make(sys, sh, CASTY_ENV_SYS, type, to.cell, to.gen);
     if (CASTY_UNLIKELY(!env))
         return -ENOMEM;
-    memset(&env->msg, 0, sizeof(env->msg));
-    env->msg.type = type;
     env->msg.len = (uint32_t)len;
-    env->msg.data = env->inline_data;
     if (len)
         memcpy(env->inline_data, payload, len);
-    env->kind = CASTY_ENV_SYS;
-    env->sender = from ? casty__cell_ref(sys, from) : CASTY_REF_NULL;
-    env->to.cell = to.cell;
-    env->to_gen = to.gen;
+    if (from)
+        env->sender = casty__cell_ref(sys, from);
     casty__route(sys, sh, to.shard, env);
     return 0;
 }

@@ -182,15 +182,9 @@ static int arm_here(casty_shard *sh, casty_sched *s, uint64_t deadline)
 static int send_op(casty_system *sys, casty_shard *sh, casty_sched *s, uint32_t gen, uint32_t dst,
                    uint32_t op, uint64_t deadline)
 {
-    casty_env *env = casty__env_alloc(sys, sh);
+    casty_env *env = casty__env_make(sys, sh, CASTY_ENV_SCHED, op, s, gen);
     if (!env)
         return -ENOMEM;
-    memset(&env->msg, 0, sizeof(env->msg));
-    env->msg.type = op;
-    env->kind = CASTY_ENV_SCHED;
-    env->sender = CASTY_REF_NULL;
-    env->to.sched = s;
-    env->to_gen = gen;
     env->reserved = deadline;
     casty__route(sys, sh, dst, env);
     return 0;

@@ -44,6 +44,22 @@ casty_env *casty__env_alloc(struct casty_system *sys, casty_shard *sh)
     return env;
 }
 
+casty_env *casty__env_make(struct casty_system *sys, casty_shard *sh, uint16_t kind, uint32_t type,
+                           void *to, uint32_t to_gen)
+{
+    casty_env *env = casty__env_alloc(sys, sh);
+    if (CASTY_UNLIKELY(!env))
+        return NULL;
+    memset(&env->msg, 0, sizeof(env->msg));
+    env->msg.type = type;
+    env->msg.data = env->inline_data;
+    env->kind = kind;
+    env->sender = CASTY_REF_NULL;
+    env->to.cell = to; /* the union's members are all pointers */
+    env->to_gen = to_gen;
+    return env;
+}
+
 void casty__env_free(struct casty_system *sys, casty_shard *sh, casty_env *env)
 {
     casty__env_drop_payload(env);

@@ -155,6 +155,13 @@ void casty__shard_wake(casty_shard *from, casty_shard *sh);
 /* Envelope allocation on the calling shard (or the shared depot from outside). */
 casty_env *casty__env_alloc(struct casty_system *sys, casty_shard *sh);
 void casty__env_free(struct casty_system *sys, casty_shard *sh, casty_env *env);
+/*
+ * A runtime-made envelope: kind, type, an empty inline payload, no sender,
+ * addressed to (to, to_gen) (a cell, a pending ask or a schedule). NULL when
+ * out of memory.
+ */
+casty_env *casty__env_make(struct casty_system *sys, casty_shard *sh, uint16_t kind, uint32_t type,
+                           void *to, uint32_t to_gen);
 
 /*
  * Count a dead letter, answer a pending ask carried by it with `err` (if err),

@@ -14,10 +14,7 @@
 #include <string.h>
 
 #include "support/casty_test.h"
-
-#define WAIT_MS   (5000u * CASTY_TEST_SCALE)
-#define ASK_MS    (5000u * CASTY_TEST_SCALE)
-#define SETTLE_MS 100u
+#include "support/watcher.h"
 
 /* SpawnKid.shard: a shard index, or one of these. */
 #define KID_BY_HASH (-1)
@@ -58,12 +55,6 @@ static void spin_ms(int ms)
     uint64_t end = ct_now_ns() + (uint64_t)ms * 1000000u;
     while (ct_now_ns() < end) {
     }
-}
-
-static void sleep_ms(uint32_t ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
 }
 
 /* --- the tree node actor --- */
@@ -203,7 +194,7 @@ static int node(casty_ctx *ctx, Node *self, const casty_msg *msg)
         return 0;
     case CASTY_ID(Gate): {
         atomic_store(&g_gate_entered, 1);
-        uint64_t end = ct_now_ns() + (uint64_t)WAIT_MS * 1000000u;
+        uint64_t end = ct_now_ns() + (uint64_t)CT_WAIT_MS * 1000000u;
         while (!atomic_load(&g_release) && ct_now_ns() < end) {
         }
         return 0;
@@ -219,42 +210,6 @@ static int node(casty_ctx *ctx, Node *self, const casty_msg *msg)
 }
 
 /* --- a watcher that keeps every Terminated it receives --- */
-
-CASTY_MESSAGE(Watch, casty_ref target);
-CASTY_MESSAGE(Report);
-CASTY_PROTOCOL(WatcherMsg, Watch, Report);
-
-#define MAX_TERMS 16
-typedef struct {
-    int count;
-    int bad_len; /* Terminated messages of the wrong size */
-    casty_terminated t[MAX_TERMS];
-} Terms;
-
-typedef struct {
-    Terms terms;
-} Watcher;
-
-static int watcher(casty_ctx *ctx, Watcher *self, const casty_msg *msg)
-{
-    const casty_terminated *t = casty_as_terminated(msg);
-    if (t) {
-        if (msg->len != sizeof(casty_terminated))
-            self->terms.bad_len++;
-        if (self->terms.count < MAX_TERMS)
-            self->terms.t[self->terms.count] = *t;
-        self->terms.count++;
-        return 0;
-    }
-    switch ((enum WatcherMsg_type)casty_type(msg)) {
-    case CASTY_ID(Watch):
-        return casty_reply(ctx, int, casty_watch(ctx, CASTY_AS(msg, Watch)->target));
-    case CASTY_ID(Report):
-        return casty_reply(ctx, Terms, self->terms);
-    }
-    return 0;
-}
-CASTY_ACTOR(watcher_actor, WatcherMsg, Watcher, watcher);
 
 /* --- test-thread helpers --- */
 
@@ -286,7 +241,7 @@ static KidReply spawn_kid(NodeMsg_ref parent, const char *name, int tag, int sha
     m.exclusive = exclusive;
     KidReply out = {.rc = 1};
     assert_int_equal(casty_ask_raw(parent.raw, CASTY_ID(SpawnKid), &m, sizeof(m), &out, sizeof(out),
-                                   &(casty_ask_opts){.timeout_ms = ASK_MS}),
+                                   &(casty_ask_opts){.timeout_ms = CT_ASK_MS}),
                      0);
     return out;
 }
@@ -303,7 +258,7 @@ static NodeMsg_ref kid_ok(NodeMsg_ref parent, const char *name, int tag, int sha
 static int where(NodeMsg_ref r)
 {
     int shard = -1;
-    assert_int_equal(casty_ask_timeout(r, &shard, ASK_MS, Where), 0);
+    assert_int_equal(casty_ask_timeout(r, &shard, CT_ASK_MS, Where), 0);
     return shard;
 }
 
@@ -312,91 +267,6 @@ static NodeMsg_ref lookup_ok(casty_system *sys, const char *name)
     NodeMsg_ref r;
     assert_int_equal(casty_lookup(sys, NodeMsg, &r, name), 0);
     return r;
-}
-
-struct name_wait {
-    casty_system *sys;
-    const char *name;
-};
-
-static int name_gone(void *arg)
-{
-    struct name_wait *w = arg;
-    NodeMsg_ref r;
-    return casty_lookup(w->sys, NodeMsg, &r, w->name) == -ENOENT;
-}
-
-static void wait_name_gone(casty_system *sys, const char *name)
-{
-    struct name_wait w = {sys, name};
-    if (!ct_wait_until(name_gone, &w, WAIT_MS))
-        fail_msg("actor '%s' still registered after %u ms", name, WAIT_MS);
-}
-
-struct int_wait {
-    _Atomic int *v;
-    int n;
-};
-
-static int int_reached(void *arg)
-{
-    struct int_wait *w = arg;
-    return atomic_load(w->v) >= w->n;
-}
-
-static int wait_int(_Atomic int *v, int n)
-{
-    struct int_wait w = {v, n};
-    return ct_wait_until(int_reached, &w, WAIT_MS);
-}
-
-static Terms report(WatcherMsg_ref w)
-{
-    Terms t;
-    memset(&t, 0, sizeof(t));
-    assert_int_equal(casty_ask_timeout(w, &t, ASK_MS, Report), 0);
-    return t;
-}
-
-struct terms_wait {
-    WatcherMsg_ref w;
-    int n;
-    Terms t;
-};
-
-static int terms_reached(void *arg)
-{
-    struct terms_wait *tw = arg;
-    tw->t = report(tw->w);
-    return tw->t.count >= tw->n;
-}
-
-/* Wait for `n` Terminated at `w`, then a little longer to catch extra ones. */
-static Terms wait_terms(WatcherMsg_ref w, int n)
-{
-    struct terms_wait tw = {.w = w, .n = n};
-    if (!ct_wait_until(terms_reached, &tw, WAIT_MS))
-        fail_msg("watcher got %d Terminated, expected %d", tw.t.count, n);
-    sleep_ms(SETTLE_MS);
-    Terms t = report(w);
-    assert_int_equal(t.count, n);
-    assert_int_equal(t.bad_len, 0);
-    return t;
-}
-
-static const casty_terminated *term_for(const Terms *t, casty_ref actor)
-{
-    for (int i = 0; i < t->count && i < MAX_TERMS; i++)
-        if (casty_ref_eq(t->t[i].actor, actor))
-            return &t->t[i];
-    return NULL;
-}
-
-static void watch_ok(WatcherMsg_ref w, casty_ref target)
-{
-    int rc = 1;
-    assert_int_equal(casty_ask_timeout(w, &rc, ASK_MS, Watch, .target = target), 0);
-    assert_int_equal(rc, 0);
 }
 
 /* Position in the stop-hook log of `tag`'s entry, -1 if absent; checks its shard. */
@@ -456,7 +326,7 @@ static void test_child_is_named_parent_slash_child(void **state)
     NodeMsg_ref found = lookup_ok(sys, "parent/child");
     assert_true(casty_ref_eq(found.raw, child.raw));
     casty_ref self = CASTY_REF_NULL;
-    assert_int_equal(casty_ask_timeout(found, &self, ASK_MS, SelfRef), 0);
+    assert_int_equal(casty_ask_timeout(found, &self, CT_ASK_MS, SelfRef), 0);
     assert_true(casty_ref_eq(self, child.raw));
     assert_int_equal(atomic_load(&g_inits[2]), 1);
 
@@ -502,8 +372,8 @@ static void test_anonymous_parents_get_distinct_prefixes(void **state)
     assert_false(casty_ref_eq(ka.ref, kb.ref));
     assert_true(where((NodeMsg_ref){.raw = ka.ref}) >= 0);
     assert_true(where((NodeMsg_ref){.raw = kb.ref}) >= 0);
-    assert_true(wait_int(&g_inits[3], 1));
-    assert_true(wait_int(&g_inits[4], 1));
+    assert_true(ct_wait_int(&g_inits[3], 1));
+    assert_true(ct_wait_int(&g_inits[4], 1));
     ct_stop(sys);
 }
 
@@ -523,17 +393,17 @@ static void test_child_spawned_from_init_hook(void **state)
     assert_int_equal(casty_spawn(sys, &p, node_actor, "init-parent", .placement = CASTY_PLACE_SHARD,
                                  .shard = 1, .arg = &a, .arg_len = sizeof(a)),
                      0);
-    assert_true(ct_wait_until(init_kid_registered, sys, WAIT_MS));
+    assert_true(ct_wait_until(init_kid_registered, sys, CT_WAIT_MS));
     NodeMsg_ref kid = lookup_ok(sys, "init-parent/init-kid");
     assert_true(where(kid) >= 0);
     assert_int_equal(atomic_load(&g_inits[1]), 1);
     assert_int_equal(atomic_load(&g_inits[2]), 1);
     /* It is a real child: it stops first when the parent stops. */
     assert_int_equal(casty_stop(p), 0);
-    assert_true(wait_int(&g_stops[1], 1));
+    assert_true(ct_wait_int(&g_stops[1], 1));
     assert_int_equal(atomic_load(&g_stops[2]), 1);
     assert_true(log_pos(2, -1) < log_pos(1, 1));
-    wait_name_gone(sys, "init-parent/init-kid");
+    ct_wait_name_gone(sys, "init-parent/init-kid");
     ct_stop(sys);
 }
 
@@ -598,13 +468,13 @@ static void build_tree(casty_system *sys, const char *root_name, NodeMsg_ref *ro
     kid_ok(a, "y", 5, tree_shard[5], 25);
     kid_ok(b, "z", 6, tree_shard[6], 25);
     for (int tag = 1; tag <= 6; tag++)
-        assert_true(wait_int(&g_inits[tag], 1));
+        assert_true(ct_wait_int(&g_inits[tag], 1));
 }
 
 static void check_depth_first(void)
 {
-    assert_true(wait_int(&g_log_n, 6));
-    sleep_ms(SETTLE_MS);
+    assert_true(ct_wait_int(&g_log_n, 6));
+    ct_sleep_ms(CT_SETTLE_MS);
     assert_int_equal(atomic_load(&g_log_n), 6);
     int pos[7];
     for (int tag = 1; tag <= 6; tag++) {
@@ -638,14 +508,14 @@ static void test_stop_is_depth_first_across_shards(void **state)
             assert_int_equal(casty_stop(root), 0); /* a stop request */
         } else {
             int tag = 0; /* the behaviour stops itself */
-            assert_int_equal(casty_ask_timeout(root, &tag, ASK_MS, Quit), 0);
+            assert_int_equal(casty_ask_timeout(root, &tag, CT_ASK_MS, Quit), 0);
             assert_int_equal(tag, 1);
         }
         check_depth_first();
         for (int i = 0; i < 6; i++)
-            wait_name_gone(sys, names[i]);
+            ct_wait_name_gone(sys, names[i]);
         struct live_wait lw = {sys, live0};
-        assert_true(ct_wait_until(live_is, &lw, WAIT_MS));
+        assert_true(ct_wait_until(live_is, &lw, CT_WAIT_MS));
         ct_stop(sys);
     }
 }
@@ -670,7 +540,7 @@ static void test_parent_stop_tells_watchers_parent_stopped(void **state)
             assert_int_equal(casty_stop(p), 0);
         } else {
             int tag = 0;
-            assert_int_equal(casty_ask_timeout(p, &tag, ASK_MS, Quit), 0);
+            assert_int_equal(casty_ask_timeout(p, &tag, CT_ASK_MS, Quit), 0);
         }
         Terms t = wait_terms(w, 3);
         const casty_terminated *tp = term_for(&t, p.raw);
@@ -687,9 +557,9 @@ static void test_parent_stop_tells_watchers_parent_stopped(void **state)
         assert_int_equal(tg->error, 0);
         /* The children are dead: their refs lead to dead letters, their names are free. */
         int shard;
-        assert_int_equal(casty_ask_timeout(c, &shard, ASK_MS, Where), -CASTY_EDEAD);
-        wait_name_gone(sys, "p/c");
-        wait_name_gone(sys, "p/c/g");
+        assert_int_equal(casty_ask_timeout(c, &shard, CT_ASK_MS, Where), -CASTY_EDEAD);
+        ct_wait_name_gone(sys, "p/c");
+        ct_wait_name_gone(sys, "p/c/g");
         assert_int_equal(atomic_load(&g_stops[2]), 1);
         assert_int_equal(atomic_load(&g_stops[3]), 1);
         ct_stop(sys);
@@ -704,8 +574,8 @@ static void test_child_stop_leaves_parent_running(void **state)
     NodeMsg_ref p = spawn_node(sys, "p", 1, 0);
     NodeMsg_ref c = kid_ok(p, "c", 2, 1, 0);
     assert_int_equal(casty_stop(c), 0);
-    assert_true(wait_int(&g_stops[2], 1));
-    wait_name_gone(sys, "p/c");
+    assert_true(ct_wait_int(&g_stops[2], 1));
+    ct_wait_name_gone(sys, "p/c");
     assert_int_equal(where(p), 0);
     assert_int_equal(atomic_load(&g_stops[1]), 0);
 
@@ -715,7 +585,7 @@ static void test_child_stop_leaves_parent_running(void **state)
     assert_false(casty_ref_eq(again.ref, c.raw));
     assert_int_equal(where((NodeMsg_ref){.raw = again.ref}), 1);
     assert_int_equal(casty_stop(p), 0);
-    assert_true(wait_int(&g_stops[1], 1));
+    assert_true(ct_wait_int(&g_stops[1], 1));
     assert_int_equal(atomic_load(&g_stops[3]), 1); /* before the parent's hook */
     assert_int_equal(atomic_load(&g_stops[2]), 1); /* the first child is not stopped twice */
     assert_true(log_pos(3, 1) < log_pos(1, 0));
@@ -737,7 +607,7 @@ static void test_stop_request_is_fifo(void **state)
 
     /* Hold the actor in a message so that everything below is queued before it runs on. */
     assert_int_equal(casty_tell(r, Gate), 0);
-    assert_true(wait_int(&g_gate_entered, 1));
+    assert_true(ct_wait_int(&g_gate_entered, 1));
     for (int i = 0; i < before; i++)
         assert_int_equal(casty_tell(r, Count), 0);
     assert_int_equal(casty_stop(r), 0);
@@ -745,15 +615,15 @@ static void test_stop_request_is_fifo(void **state)
         assert_int_equal(casty_tell(r, Count), 0);
     atomic_store(&g_release, 1);
 
-    assert_true(wait_int(&g_stops[1], 1));
+    assert_true(ct_wait_int(&g_stops[1], 1));
     struct dead_wait dw = {sys, dead0 + (uint64_t)after};
-    assert_true(ct_wait_until(dead_reached, &dw, WAIT_MS));
-    sleep_ms(SETTLE_MS);
+    assert_true(ct_wait_until(dead_reached, &dw, CT_WAIT_MS));
+    ct_sleep_ms(CT_SETTLE_MS);
     assert_int_equal(atomic_load(&g_counted), before);
     assert_int_equal(atomic_load(&g_counted_at_stop), before);
     assert_int_equal(dead_stopped(sys) - dead0, (uint64_t)after);
     assert_int_equal(atomic_load(&g_stops[1]), 1);
-    wait_name_gone(sys, "fifo");
+    ct_wait_name_gone(sys, "fifo");
     ct_stop(sys);
 }
 
@@ -770,15 +640,15 @@ static void test_stop_request_survives_full_mailbox(void **state)
                      0);
     assert_int_equal(where(r), 1);
     assert_int_equal(casty_tell(r, Gate), 0);
-    assert_true(wait_int(&g_gate_entered, 1));
+    assert_true(ct_wait_int(&g_gate_entered, 1));
     for (int i = 0; i < 32; i++)
         assert_int_equal(casty_tell(r, Count), 0);
     assert_int_equal(casty_stop(r), 0);
     atomic_store(&g_release, 1);
     /* The stop request was not dropped: the actor stops, and every Count is accounted for. */
-    assert_true(wait_int(&g_stops[1], 1));
-    wait_name_gone(sys, "tiny");
-    sleep_ms(SETTLE_MS);
+    assert_true(ct_wait_int(&g_stops[1], 1));
+    ct_wait_name_gone(sys, "tiny");
+    ct_sleep_ms(CT_SETTLE_MS);
     casty_stats st = ct_stats(sys);
     uint64_t counted = (uint64_t)atomic_load(&g_counted);
     uint64_t dropped = st.dead_by_reason[CASTY_DEAD_MAILBOX_FULL];
@@ -801,7 +671,7 @@ static void test_stop_self_after_current_message(void **state)
     uint64_t dead0 = dead_stopped(sys);
 
     assert_int_equal(casty_tell(r, Gate), 0);
-    assert_true(wait_int(&g_gate_entered, 1));
+    assert_true(ct_wait_int(&g_gate_entered, 1));
     for (int i = 0; i < before; i++)
         assert_int_equal(casty_tell(r, Count), 0);
     assert_int_equal(casty_tell(r, Quit), 0);
@@ -809,24 +679,24 @@ static void test_stop_self_after_current_message(void **state)
         assert_int_equal(casty_tell(r, Count), 0);
     atomic_store(&g_release, 1);
 
-    assert_true(wait_int(&g_stops[7], 1));
+    assert_true(ct_wait_int(&g_stops[7], 1));
     struct dead_wait dw = {sys, dead0 + (uint64_t)after};
-    assert_true(ct_wait_until(dead_reached, &dw, WAIT_MS));
-    sleep_ms(SETTLE_MS);
+    assert_true(ct_wait_until(dead_reached, &dw, CT_WAIT_MS));
+    ct_sleep_ms(CT_SETTLE_MS);
     assert_int_equal(atomic_load(&g_counted), before);
     assert_int_equal(dead_stopped(sys) - dead0, (uint64_t)after);
     assert_int_equal(atomic_load(&g_stops[7]), 1);
-    wait_name_gone(sys, "quitter");
+    ct_wait_name_gone(sys, "quitter");
     int shard;
-    assert_int_equal(casty_ask_timeout(r, &shard, ASK_MS, Where), -CASTY_EDEAD);
+    assert_int_equal(casty_ask_timeout(r, &shard, CT_ASK_MS, Where), -CASTY_EDEAD);
 
     /* The message that stops the actor is still answered. */
     NodeMsg_ref q = spawn_node(sys, "quitter-2", 8, 1);
     int tag = 0;
-    assert_int_equal(casty_ask_timeout(q, &tag, ASK_MS, Quit), 0);
+    assert_int_equal(casty_ask_timeout(q, &tag, CT_ASK_MS, Quit), 0);
     assert_int_equal(tag, 8);
-    assert_true(wait_int(&g_stops[8], 1));
-    wait_name_gone(sys, "quitter-2");
+    assert_true(ct_wait_int(&g_stops[8], 1));
+    ct_wait_name_gone(sys, "quitter-2");
     ct_stop(sys);
 }
 
@@ -840,15 +710,15 @@ static void test_spawn_child_errors(void **state)
     NodeMsg_ref p = spawn_node(sys, "p", 1, 0);
 
     int rc = 1;
-    assert_int_equal(casty_ask_timeout(p, &rc, ASK_MS, SpawnBad, .which = 0), 0);
+    assert_int_equal(casty_ask_timeout(p, &rc, CT_ASK_MS, SpawnBad, .which = 0), 0);
     assert_int_equal(rc, -EINVAL); /* NULL out */
-    assert_int_equal(casty_ask_timeout(p, &rc, ASK_MS, SpawnBad, .which = 1), 0);
+    assert_int_equal(casty_ask_timeout(p, &rc, CT_ASK_MS, SpawnBad, .which = 1), 0);
     assert_int_equal(rc, -EINVAL); /* NULL def */
-    assert_int_equal(casty_ask_timeout(p, &rc, ASK_MS, SpawnBad, .which = 2), 0);
+    assert_int_equal(casty_ask_timeout(p, &rc, CT_ASK_MS, SpawnBad, .which = 2), 0);
     assert_int_equal(rc, -EINVAL); /* NULL ctx */
-    assert_int_equal(casty_ask_timeout(p, &rc, ASK_MS, SpawnBad, .which = 3), 0);
+    assert_int_equal(casty_ask_timeout(p, &rc, CT_ASK_MS, SpawnBad, .which = 3), 0);
     assert_int_equal(rc, -EINVAL); /* empty name */
-    assert_int_equal(casty_ask_timeout(p, &rc, ASK_MS, SpawnBad, .which = 4), 0);
+    assert_int_equal(casty_ask_timeout(p, &rc, CT_ASK_MS, SpawnBad, .which = 4), 0);
     assert_int_equal(rc, -EINVAL); /* no such shard */
     /* From an outside thread there is no running actor. */
     casty_ref out;
@@ -870,16 +740,16 @@ static void test_spawn_child_errors(void **state)
     memset(name, 'o', sizeof(name));
     name[150] = '\0';
     assert_int_equal(spawn_kid(p, name, 3, KID_BY_HASH, 0, false).rc, -ENAMETOOLONG);
-    sleep_ms(SETTLE_MS);
+    ct_sleep_ms(CT_SETTLE_MS);
     assert_int_equal(atomic_load(&g_inits[3]), 0);
 
     /* A parent that is stopping spawns no more children. */
     NodeMsg_ref q = spawn_node(sys, "q", 4, 1);
     rc = 1;
-    assert_int_equal(casty_ask_timeout(q, &rc, ASK_MS, QuitThenSpawn), 0);
+    assert_int_equal(casty_ask_timeout(q, &rc, CT_ASK_MS, QuitThenSpawn), 0);
     assert_int_equal(rc, -ESHUTDOWN);
-    assert_true(wait_int(&g_stops[4], 1));
-    wait_name_gone(sys, "q");
+    assert_true(ct_wait_int(&g_stops[4], 1));
+    ct_wait_name_gone(sys, "q");
     NodeMsg_ref none;
     assert_int_equal(casty_lookup(sys, NodeMsg, &none, "q/late"), -ENOENT);
     ct_stop(sys);

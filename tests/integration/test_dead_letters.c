@@ -61,13 +61,6 @@ typedef struct {
     int slot;
 } Node;
 
-static void sleep_ms(uint32_t ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
-
 static void record_notice(const casty_msg *msg)
 {
     uint32_t n = atomic_load_explicit(&nnotices, memory_order_relaxed); /* sole writer */
@@ -118,7 +111,7 @@ static int node(casty_ctx *ctx, Node *self, const casty_msg *msg)
         return 0;
     case CASTY_ID(Slow): {
         const Slow *s = CASTY_AS(msg, Slow);
-        sleep_ms(s->ms);
+        ct_sleep_ms(s->ms);
         /* The asker has given up by now: this reply is late. */
         return casty_reply(ctx, long, s->value);
     }
@@ -220,16 +213,6 @@ static int teardown_each(void **state)
     return rc;
 }
 
-static int flag_set(void *arg)
-{
-    return atomic_load_explicit((_Atomic bool *)arg, memory_order_acquire);
-}
-
-static void wait_flag(_Atomic bool *flag)
-{
-    assert_true(ct_wait_until(flag_set, flag, 10000));
-}
-
 struct reason_wait {
     casty_dead_reason reason;
     uint64_t n;
@@ -260,7 +243,7 @@ static void expect_dead(const casty_stats *before, casty_dead_reason reason, uin
         uint32_t want = (uint32_t)n;
         assert_true(ct_wait_until(notices_reached, &want, 10000));
     }
-    sleep_ms(50);
+    ct_sleep_ms(50);
     casty_stats st = ct_stats(sys);
     uint64_t sum = 0;
     for (int i = 0; i < CASTY_DEAD_REASONS; i++) {
@@ -323,7 +306,7 @@ static void stop_and_wait(DlMsg_ref target, DlMsg_ref watcher, int watcher_slot)
     assert_int_equal(casty_ask_timeout(watcher, &rc, 10000, WatchIt, .target = target.raw), 0);
     assert_int_equal(rc, 0);
     assert_int_equal(casty_stop(target), 0);
-    wait_flag(&slots[watcher_slot].terminated);
+    assert_true(ct_wait_flag(&slots[watcher_slot].terminated, 10000));
 }
 
 /*
@@ -341,7 +324,7 @@ static void dead_stopped(bool with_listener)
 
     assert_int_equal(casty_tell(target, Item, .seq = 42), 0);
     assert_int_equal(casty_tell(relay, Relay, .to = target.raw, .seq = 43), 0);
-    wait_flag(&slots[1].done);
+    assert_true(ct_wait_flag(&slots[1].done, 10000));
     assert_int_equal(atomic_load(&slots[1].rc), 0);
     expect_dead(&before, CASTY_DEAD_STOPPED, 2);
     assert_int_equal(atomic_load(&slots[0].items), 0);
@@ -363,7 +346,7 @@ static void dead_no_sender(bool with_listener)
     DlMsg_ref target = spawn_node(0, 0, (casty_mailbox){0});
     casty_stats before = ct_stats(sys);
     assert_int_equal(casty_tell(target, ReplyBlind, .value = 1234), 0);
-    wait_flag(&slots[0].done);
+    assert_true(ct_wait_flag(&slots[0].done, 10000));
     assert_int_equal(atomic_load(&slots[0].rc), -ENOENT);
     expect_dead(&before, CASTY_DEAD_NO_SENDER, 1);
     if (with_listener) {
@@ -390,7 +373,7 @@ static void dead_late_reply(bool with_listener)
     assert_int_equal(casty_ask_timeout(slow, &out, 20, Slow, .ms = 100, .value = 77), -ETIMEDOUT);
     assert_int_equal(
         casty_tell(asker, AskSlow, .to = slow.raw, .ms = 100, .value = 78, .timeout_ms = 20), 0);
-    wait_flag(&slots[1].reply_seen);
+    assert_true(ct_wait_flag(&slots[1].reply_seen, 10000));
     assert_int_equal(atomic_load(&slots[1].rc), 0);
     assert_int_equal(atomic_load(&slots[1].reply_status), -ETIMEDOUT);
     expect_dead(&before, CASTY_DEAD_LATE_REPLY, 2);
@@ -418,12 +401,12 @@ static void dead_mailbox_full(bool with_listener)
 
     assert_int_equal(casty_tell(flooder, Flood, .target = drop_new.raw, .count = 5, .first_seq = 0),
                      0);
-    wait_flag(&slots[2].done);
+    assert_true(ct_wait_flag(&slots[2].done, 10000));
     assert_int_equal(atomic_load(&slots[2].rc), 0);
     atomic_store(&slots[2].done, false);
     assert_int_equal(
         casty_tell(flooder, Flood, .target = drop_old.raw, .count = 5, .first_seq = 10), 0);
-    wait_flag(&slots[2].done);
+    assert_true(ct_wait_flag(&slots[2].done, 10000));
     assert_int_equal(atomic_load(&slots[2].rc), 0);
     expect_dead(&before, CASTY_DEAD_MAILBOX_FULL, 6);
     assert_int_equal(atomic_load(&slots[0].items), 2);
@@ -498,7 +481,7 @@ static void test_listener_can_be_turned_off(void **state)
     struct reason_wait w = {CASTY_DEAD_NO_SUCH_NAME,
                             before.dead_by_reason[CASTY_DEAD_NO_SUCH_NAME] + 1};
     assert_true(ct_wait_until(reason_reached, &w, 10000));
-    sleep_ms(100);
+    ct_sleep_ms(100);
     assert_int_equal(atomic_load(&nnotices), 0);
 
     assert_int_equal(casty_system_set_dead_letter_listener(sys, listener.raw), 0);
@@ -506,7 +489,7 @@ static void test_listener_can_be_turned_off(void **state)
     uint32_t one = 1;
     assert_true(ct_wait_until(notices_reached, &one, 10000));
     notice_for_seq(2, CASTY_DEAD_NO_SUCH_NAME);
-    sleep_ms(50);
+    ct_sleep_ms(50);
     assert_int_equal(atomic_load(&nnotices), 1);
     stop_sys(sys);
 }
@@ -526,9 +509,9 @@ static void test_stopped_listener_causes_no_storm(void **state)
     struct reason_wait w = {CASTY_DEAD_NO_SUCH_NAME,
                             before.dead_by_reason[CASTY_DEAD_NO_SUCH_NAME] + 1};
     assert_true(ct_wait_until(reason_reached, &w, 10000));
-    sleep_ms(100);
+    ct_sleep_ms(100);
     uint64_t d1 = ct_stats(sys).dead_letters;
-    sleep_ms(100);
+    ct_sleep_ms(100);
     uint64_t d2 = ct_stats(sys).dead_letters;
     assert_int_equal(d1, d2);
     assert_true(d1 - before.dead_letters >= 1);

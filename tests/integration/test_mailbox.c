@@ -81,13 +81,6 @@ typedef struct {
     MbArg arg;
 } Mb;
 
-static void sleep_ms(uint32_t ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
-
 static uint32_t rec_count(int slot)
 {
     /* Acquire pairs with the receiver's release: seq[] below the count is filled. */
@@ -104,7 +97,7 @@ static void on_item(rec *r, const Item *it, uint32_t sleep_for_ms)
         r->seq[n] = it->seq;
     atomic_store_explicit(&r->n, n + 1, memory_order_release);
     if (sleep_for_ms)
-        sleep_ms(sleep_for_ms);
+        ct_sleep_ms(sleep_for_ms);
 }
 
 static void count_send(flood_result *f, int index, int rc);
@@ -128,7 +121,7 @@ static void on_block(casty_ctx *ctx, rec *r, const Block *b)
     uint64_t deadline = ct_now_ns() + (uint64_t)b->max_ms * 1000000u;
     /* Bounded: a test that forgets to release does not hang the shard forever. */
     while (!atomic_load_explicit(&r->release, memory_order_acquire) && ct_now_ns() < deadline)
-        sleep_ms(1);
+        ct_sleep_ms(1);
 }
 
 static void count_send(flood_result *f, int index, int rc)
@@ -280,16 +273,6 @@ static MbMsg_ref spawn_mb(casty_system *sys, int slot, uint32_t shard, casty_mai
     return ref;
 }
 
-static int flag_set(void *arg)
-{
-    return atomic_load_explicit((_Atomic bool *)arg, memory_order_acquire);
-}
-
-static void wait_flag(_Atomic bool *flag)
-{
-    assert_true(ct_wait_until(flag_set, flag, 10000));
-}
-
 struct count_wait {
     int slot;
     uint32_t n;
@@ -326,7 +309,7 @@ static const flood_result *flood(MbMsg_ref flooder, int flooder_slot, MbMsg_ref 
     assert_int_equal(
         casty_tell(flooder, Flood, .target = target.raw, .count = count, .first_seq = first_seq),
         0);
-    wait_flag(&recs[flooder_slot].flood_done);
+    assert_true(ct_wait_flag(&recs[flooder_slot].flood_done, 10000));
     return &recs[flooder_slot].flood;
 }
 
@@ -334,7 +317,7 @@ static const flood_result *flood(MbMsg_ref flooder, int flooder_slot, MbMsg_ref 
 static void expect_received(int slot, int first, uint32_t n)
 {
     wait_count(slot, n);
-    sleep_ms(50); /* nothing else may trickle in */
+    ct_sleep_ms(50); /* nothing else may trickle in */
     assert_int_equal(rec_count(slot), n);
     for (uint32_t i = 0; i < n && i < REC_MAX; i++)
         assert_int_equal(recs[slot].seq[i], first + (int)i);
@@ -496,7 +479,7 @@ static void test_mailbox_default_bound_is_65536_fail(void **state)
     assert_int_equal(f->eagain, 10);
     assert_int_equal(f->first_fail, 65536);
     wait_count(0, 65536);
-    sleep_ms(50);
+    ct_sleep_ms(50);
     assert_int_equal(rec_count(0), 65536);
     assert_false(atomic_load(&recs[0].out_of_order));
     stop_sys(sys);
@@ -542,10 +525,10 @@ static void test_mailbox_fail_policy_outside_sender_refused_when_full_is_publish
     assert_int_equal(casty_tell(flooder, Flood, .target = target.raw, .count = 3,
                                 .block_first = true, .block_top_up = 2),
                      0);
-    wait_flag(&recs[1].flood_done);
+    assert_true(ct_wait_flag(&recs[1].flood_done, 10000));
     assert_int_equal(recs[1].block_rc, 0);
     assert_int_equal(recs[1].flood.ok, 3);
-    wait_flag(&recs[0].blocking);
+    assert_true(ct_wait_flag(&recs[0].blocking, 10000));
     assert_int_equal(recs[0].flood.ok, 1);
     assert_int_equal(recs[0].flood.eagain, 1);
 
@@ -562,10 +545,10 @@ static void test_mailbox_fail_policy_outside_sender_refused_when_full_is_publish
     uint64_t deadline = ct_now_ns() + 10000000000ull;
     int rc;
     while ((rc = casty_tell(target, Item, .seq = 3000)) == -EAGAIN && ct_now_ns() < deadline)
-        sleep_ms(1);
+        ct_sleep_ms(1);
     assert_int_equal(rc, 0);
     wait_count(0, 5);
-    sleep_ms(50);
+    ct_sleep_ms(50);
     assert_int_equal(rec_count(0), 5);
     static const int want[] = {0, 1, 2, 1000, 3000};
     for (int i = 0; i < 5; i++)
@@ -610,9 +593,9 @@ static void test_mailbox_fail_policy_outside_sends_are_all_accounted_for(void **
         dead = ct_stats(sys).dead_by_reason[CASTY_DEAD_MAILBOX_FULL] - dead0;
         if (rec_count(0) + dead >= (uint64_t)ok || ct_now_ns() > deadline)
             break;
-        sleep_ms(5);
+        ct_sleep_ms(5);
     }
-    sleep_ms(100);
+    ct_sleep_ms(100);
     uint32_t got = rec_count(0);
     dead = ct_stats(sys).dead_by_reason[CASTY_DEAD_MAILBOX_FULL] - dead0;
     print_message("sent %d: %d accepted (%u delivered, %llu dropped in flight), %d refused\n", sent,
@@ -661,10 +644,10 @@ static void test_mailbox_stop_gets_through_a_full_mailbox(void **state)
         MbMsg_ref flooder = spawn_mb(sys, flooder_slot, 0, (casty_mailbox){0}, 0);
         assert_int_equal(
             casty_tell(flooder, Flood, .target = target.raw, .count = 6, .stop_target = true), 0);
-        wait_flag(&recs[flooder_slot].flood_done);
+        assert_true(ct_wait_flag(&recs[flooder_slot].flood_done, 10000));
         assert_int_equal(recs[flooder_slot].flood.ok, cases[c].ok);
         assert_int_equal(recs[flooder_slot].stop_rc, 0);
-        wait_flag(&recs[slot].stopped);
+        assert_true(ct_wait_flag(&recs[slot].stopped, 10000));
         assert_int_equal(atomic_load(&recs[slot].n_at_stop), 4);
         expect_received(slot, cases[c].first_kept, 4);
     }
@@ -684,18 +667,18 @@ static void test_mailbox_outside_stop_on_blocked_full_actor(void **state)
     atomic_store(&recs[1].flood_done, false);
     assert_int_equal(
         casty_tell(flooder, Flood, .target = target.raw, .count = 4, .block_first = true), 0);
-    wait_flag(&recs[1].flood_done);
+    assert_true(ct_wait_flag(&recs[1].flood_done, 10000));
     /* Block plus 3 items fill the bound of 4; the 4th item is refused. */
     assert_int_equal(recs[1].block_rc, 0);
     assert_int_equal(recs[1].flood.ok, 3);
     assert_int_equal(recs[1].flood.eagain, 1);
-    wait_flag(&recs[0].blocking);
+    assert_true(ct_wait_flag(&recs[0].blocking, 10000));
 
     uint64_t t0 = ct_now_ns();
     assert_int_equal(casty_stop(target), 0);
     assert_true(ct_now_ns() - t0 < 1000000000ull);
     atomic_store_explicit(&recs[0].release, true, memory_order_release);
-    wait_flag(&recs[0].stopped);
+    assert_true(ct_wait_flag(&recs[0].stopped, 10000));
     assert_int_equal(atomic_load(&recs[0].n_at_stop), 3);
     expect_received(0, 0, 3);
     stop_sys(sys);
@@ -718,19 +701,19 @@ static void test_mailbox_terminated_reaches_a_full_watcher(void **state)
     assert_int_equal(rc, 0);
     assert_int_equal(
         casty_tell(doomed, Flood, .target = watcher.raw, .count = 6, .stop_self = true), 0);
-    wait_flag(&recs[1].flood_done);
+    assert_true(ct_wait_flag(&recs[1].flood_done, 10000));
     assert_int_equal(recs[1].flood.ok, 4);
     assert_int_equal(recs[1].flood.eagain, 2);
-    wait_flag(&recs[1].stopped);
+    assert_true(ct_wait_flag(&recs[1].stopped, 10000));
     uint64_t deadline = ct_now_ns() + 10000000000ull;
     while (atomic_load_explicit(&recs[0].terminated, memory_order_acquire) == 0 &&
            ct_now_ns() < deadline)
-        sleep_ms(1);
+        ct_sleep_ms(1);
     assert_int_equal(atomic_load(&recs[0].terminated), 1);
     assert_true(casty_ref_eq(recs[0].term.actor, doomed.raw));
     assert_int_equal(recs[0].term.reason, CASTY_EXIT_STOPPED);
     expect_received(0, 0, 4);
-    sleep_ms(50);
+    ct_sleep_ms(50);
     assert_int_equal(atomic_load(&recs[0].terminated), 1);
     stop_sys(sys);
 }
@@ -747,11 +730,11 @@ static void test_mailbox_reply_to_own_ask_passes_a_full_mailbox(void **state)
     MbMsg_ref asker = spawn_mb(sys, 0, 0, (casty_mailbox){2, CASTY_MAILBOX_FAIL}, 0);
     MbMsg_ref echo = spawn_mb(sys, 1, 0, (casty_mailbox){0}, 0);
     assert_int_equal(casty_tell(asker, SelfFillAsk, .echo = echo.raw, .fill = 3), 0);
-    wait_flag(&recs[0].ask_done);
+    assert_true(ct_wait_flag(&recs[0].ask_done, 10000));
     assert_int_equal(atomic_load(&recs[0].ask_rc), 0);
     assert_int_equal(recs[0].flood.ok, 2);
     assert_int_equal(recs[0].flood.eagain, 1);
-    wait_flag(&recs[0].reply_seen);
+    assert_true(ct_wait_flag(&recs[0].reply_seen, 10000));
     assert_int_equal(atomic_load(&recs[0].reply_status), 0);
     assert_int_equal(atomic_load(&recs[0].reply_value), 7);
     expect_received(0, 0, 2);
@@ -786,7 +769,7 @@ static void test_mailbox_ask_into_full_mailbox_gets_eagain(void **state)
         assert_int_equal(atomic_load(&recs[1].reply_status), -EAGAIN);
     } else {
         assert_int_equal(rc, -EAGAIN);
-        sleep_ms(50);
+        ct_sleep_ms(50);
         assert_false(atomic_load(&recs[1].reply_seen)); /* refused at once: no reply later */
     }
     expect_received(0, 0, 2);

@@ -77,13 +77,6 @@ typedef struct {
     casty_ref handle; /* the last schedule armed through Arm */
 } Node;
 
-static void sleep_ms(uint32_t ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
-
 static uint32_t rec_count(int slot)
 {
     /* Acquire pairs with the recorder's release: entries below the count are filled. */
@@ -101,7 +94,7 @@ static void on_tick(casty_ctx *ctx, Node *self, const Tick *t)
     }
     atomic_store_explicit(&r->n, n + 1, memory_order_release);
     if (self->arg.sleep_on_tick == (int)n + 1)
-        sleep_ms(self->arg.sleep_ms);
+        ct_sleep_ms(self->arg.sleep_ms);
 }
 
 static int node_arm(casty_ctx *ctx, Node *self, const Arm *a)
@@ -241,11 +234,6 @@ static void wait_count(int slot, uint32_t n)
     assert_true(ct_wait_until(count_reached, &w, 10000));
 }
 
-static int flag_set(void *arg)
-{
-    return atomic_load_explicit((_Atomic bool *)arg, memory_order_acquire);
-}
-
 static void reset(void)
 {
     memset(recs, 0, sizeof(recs));
@@ -311,7 +299,7 @@ static void test_schedule_once_never_early(void **state)
         assert_int_equal(casty_cancel(h), -ENOENT);
     }
     /* Once means once. */
-    sleep_ms(150);
+    ct_sleep_ms(150);
     assert_int_equal(rec_count(0), nd);
     stop_sys(sys);
 }
@@ -376,14 +364,14 @@ static void check_fixed_rate(casty_system *sys, SchedMsg_ref r)
     casty_ref h;
     uint64_t t0 = ct_now_ns();
     assert_int_equal(casty_schedule_every(sys, &h, r, 10, Tick, .id = 1), 0);
-    sleep_ms(1150);
+    ct_sleep_ms(1150);
     assert_int_equal(casty_cancel(h), 0);
     uint32_t in = ticks_within_1s(0, t0, 10);
     if (in < TICKS_MIN || in > TICKS_MAX)
         fail_msg("%u ticks of 10 ms within 1 s (expected 100 +- 2)", in);
     /* After the cancel returned, at most one tick may still be in flight. */
     uint32_t after_cancel = rec_count(0);
-    sleep_ms(100);
+    ct_sleep_ms(100);
     assert_true(rec_count(0) <= after_cancel + 1);
 }
 
@@ -426,11 +414,11 @@ static void test_cancel_from_owner_is_exact(void **state)
         spawn_node(sys, "self-canceller", 1, (NodeArg){.slot = 0, .cancel_on_tick = 3});
     ArmResult a = arm(r, (Arm){.target = r.raw, .every_ms = 2, .id = 1});
     assert_int_equal(a.rc, 0);
-    assert_true(ct_wait_until(flag_set, &recs[0].marker_seen, 10000));
+    assert_true(ct_wait_flag(&recs[0].marker_seen, 10000));
     assert_int_equal(atomic_load(&recs[0].cancel_rc), 0);
     uint32_t at_marker = atomic_load(&recs[0].marker_n);
     assert_true(at_marker >= 3);
-    sleep_ms(100); /* 50 periods */
+    ct_sleep_ms(100); /* 50 periods */
     if (rec_count(0) != at_marker)
         fail_msg("%u ticks arrived after the owner's cancel", rec_count(0) - at_marker);
     /* The handle is spent for everyone. */
@@ -452,7 +440,7 @@ static void test_cancel_from_outside_allows_one_in_flight(void **state)
         wait_count(0, base + 3);
         assert_int_equal(casty_cancel(h), 0);
         uint32_t at_cancel = rec_count(0);
-        sleep_ms(100); /* 20 periods */
+        ct_sleep_ms(100); /* 20 periods */
         uint32_t later = rec_count(0);
         if (later > at_cancel + 1)
             fail_msg("%u ticks arrived after an outside cancel", later - at_cancel);
@@ -490,7 +478,7 @@ static void test_cancel_twice_is_enoent(void **state)
     /* Not schedule handles. */
     assert_int_equal(casty_cancel(CASTY_REF_NULL), -EINVAL);
     assert_int_equal(casty_cancel(r.raw), -EINVAL);
-    sleep_ms(20);
+    ct_sleep_ms(20);
     assert_int_equal(rec_count(0), 0);
     stop_sys(sys);
 }
@@ -591,7 +579,7 @@ static void test_owned_schedules_die_with_owner(void **state)
     wait_count(1, 3);
 
     assert_int_equal(casty_stop(owner), 0);
-    assert_true(ct_wait_until(flag_set, &recs[2].terminated, 10000));
+    assert_true(ct_wait_flag(&recs[2].terminated, 10000));
     assert_true(atomic_load(&recs[1].stopped));
     assert_true(casty_ref_eq(recs[2].term.actor, owner.raw));
 
@@ -603,10 +591,10 @@ static void test_owned_schedules_die_with_owner(void **state)
      * Ticks sent before the stop may still sit in shard 1's ring or the
      * target's mailbox: let them land, then nothing more may come.
      */
-    sleep_ms(50);
+    ct_sleep_ms(50);
     uint32_t target_n = rec_count(0);
     uint64_t dead = ct_stats(sys).dead_letters;
-    sleep_ms(350); /* past the 250 ms one-shots, and ~100 periods */
+    ct_sleep_ms(350); /* past the 250 ms one-shots, and ~100 periods */
     if (rec_count(0) != target_n)
         fail_msg("%u ticks reached the target after its owner stopped", rec_count(0) - target_n);
     for (uint32_t k = 0; k < rec_count(0); k++)
@@ -633,10 +621,10 @@ static void test_periodic_to_stopped_target_cancels_itself(void **state)
     wait_count(0, 3);
     uint64_t dead0 = ct_stats(sys).dead_by_reason[CASTY_DEAD_STOPPED];
     assert_int_equal(casty_stop(r), 0);
-    assert_true(ct_wait_until(flag_set, &recs[0].stopped, 10000));
-    sleep_ms(100); /* 50 periods */
+    assert_true(ct_wait_flag(&recs[0].stopped, 10000));
+    ct_sleep_ms(100); /* 50 periods */
     uint64_t dead1 = ct_stats(sys).dead_by_reason[CASTY_DEAD_STOPPED];
-    sleep_ms(100);
+    ct_sleep_ms(100);
     uint64_t dead2 = ct_stats(sys).dead_by_reason[CASTY_DEAD_STOPPED];
     if (dead2 != dead1)
         fail_msg("dead letters still accumulate: %llu -> %llu", (unsigned long long)dead1,

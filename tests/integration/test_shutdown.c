@@ -81,13 +81,6 @@ static _Atomic uint32_t stop_seq_counter;
 static _Atomic bool release_block;
 static _Atomic uint32_t bounces;
 
-static void sleep_ms(uint32_t ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
-
 static int node_id(const Node *self)
 {
     return self->arg.base < 0 ? -1 : self->arg.base + self->arg.h;
@@ -112,7 +105,7 @@ static void on_block(casty_ctx *ctx, node_rec *r)
     atomic_store_explicit(&r->busy, true, memory_order_release);
     uint64_t deadline = ct_now_ns() + 20000 * MS;
     while (!atomic_load_explicit(&release_block, memory_order_acquire) && ct_now_ns() < deadline)
-        sleep_ms(1);
+        ct_sleep_ms(1);
     atomic_store_explicit(&r->busy_done_ns, ct_now_ns(), memory_order_release);
 }
 
@@ -148,7 +141,7 @@ static int node(casty_ctx *ctx, Node *self, const casty_msg *msg)
     case CASTY_ID(Sleep):
         if (r)
             atomic_store_explicit(&r->busy, true, memory_order_release);
-        sleep_ms(CASTY_AS(msg, Sleep)->ms);
+        ct_sleep_ms(CASTY_AS(msg, Sleep)->ms);
         if (r)
             atomic_store_explicit(&r->busy_done_ns, ct_now_ns(), memory_order_release);
         return 0;
@@ -254,7 +247,7 @@ static void node_stop(casty_ctx *ctx, void *state)
                                        .arg_len = sizeof(scratch_arg)));
     }
     if (self->arg.stop_sleep_ms)
-        sleep_ms(self->arg.stop_sleep_ms);
+        ct_sleep_ms(self->arg.stop_sleep_ms);
     atomic_store_explicit(&r->hook_done_ns, ct_now_ns(), memory_order_release);
 }
 
@@ -266,16 +259,6 @@ static int setup_each(void **state)
     atomic_store(&release_block, false);
     atomic_store(&bounces, 0);
     return 0;
-}
-
-static int flag_set(void *arg)
-{
-    return atomic_load_explicit((_Atomic bool *)arg, memory_order_acquire);
-}
-
-static void wait_flag(_Atomic bool *flag)
-{
-    assert_true(ct_wait_until(flag_set, flag, 10000));
 }
 
 struct inited_wait {
@@ -376,7 +359,7 @@ static void test_stop_refuses_spawns_and_finishes_message_in_hand(void **state)
     casty_system *sys = start_sys(0);
     SdMsg_ref busy = spawn_root(sys, "busy", 0, (NodeArg){.base = 0, .spawn_in_stop = true});
     assert_int_equal(casty_tell(busy, Block), 0);
-    wait_flag(&recs[0].busy);
+    assert_true(ct_wait_flag(&recs[0].busy, 10000));
 
     /* Static: the stopping thread may outlive this frame if an assertion fails. */
     static struct stopper s;
@@ -395,7 +378,7 @@ static void test_stop_refuses_spawns_and_finishes_message_in_hand(void **state)
         if (rc != 0)
             break;
         spawned++;
-        sleep_ms(1);
+        ct_sleep_ms(1);
     }
     assert_int_equal(rc, -ESHUTDOWN);
     print_message("%d spawns before the stop began\n", spawned);
@@ -469,7 +452,7 @@ static void test_grace_stop_waits_for_the_behaviour_in_hand(void **state)
     casty_system *sys = start_sys(100);
     SdMsg_ref a = spawn_root(sys, "sleeper", 0, (NodeArg){.base = 0});
     assert_int_equal(casty_tell(a, Sleep, .ms = 300), 0);
-    wait_flag(&recs[0].busy);
+    assert_true(ct_wait_flag(&recs[0].busy, 10000));
     uint64_t t0 = ct_now_ns();
     assert_int_equal(stop_sys(sys), 0);
     uint64_t t1 = ct_now_ns();
@@ -517,7 +500,7 @@ static void test_grace_expiry_stops_parent_without_waiting_for_child(void **stat
     assert_int_equal(casty_lookup(sys, SdMsg, &found, "parent/c1"), 0);
     assert_true(casty_ref_eq(found.raw, child.raw));
     assert_int_equal(casty_tell(child, Sleep, .ms = 600), 0);
-    wait_flag(&recs[1].busy);
+    assert_true(ct_wait_flag(&recs[1].busy, 10000));
 
     uint64_t t0 = ct_now_ns();
     assert_int_equal(stop_sys(sys), 0);

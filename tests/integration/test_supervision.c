@@ -21,10 +21,8 @@
 #include <unistd.h>
 
 #include "support/casty_test.h"
+#include "support/watcher.h"
 
-#define WAIT_MS   (5000u * CASTY_TEST_SCALE)
-#define ASK_MS    (5000u * CASTY_TEST_SCALE)
-#define SETTLE_MS 100u
 #if CASTY_TEST_SCALE > 1
 #define SLACK_MS 300u
 #else
@@ -87,17 +85,11 @@ static void spin_ms(int ms)
     }
 }
 
-static void sleep_ms(uint32_t ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static void sleep_until_ns(uint64_t t)
 {
     uint64_t now;
     while ((now = ct_now_ns()) < t)
-        sleep_ms((uint32_t)((t - now) / 1000000u) + 1);
+        ct_sleep_ms((uint32_t)((t - now) / 1000000u) + 1);
 }
 
 /* --- strategies --- */
@@ -237,7 +229,7 @@ static int worker(casty_ctx *ctx, Worker *self, const casty_msg *msg)
         return 0;
     case CASTY_ID(Gate): {
         atomic_store(&g_gate_entered, 1);
-        uint64_t end = ct_now_ns() + (uint64_t)WAIT_MS * 1000000u;
+        uint64_t end = ct_now_ns() + (uint64_t)CT_WAIT_MS * 1000000u;
         while (!atomic_load(&g_release) && ct_now_ns() < end) {
         }
         return 0;
@@ -249,39 +241,6 @@ static int worker(casty_ctx *ctx, Worker *self, const casty_msg *msg)
 }
 
 /* --- a watcher that keeps every Terminated it receives --- */
-
-CASTY_MESSAGE(Watch, casty_ref target);
-CASTY_MESSAGE(Report);
-CASTY_PROTOCOL(WatcherMsg, Watch, Report);
-
-#define MAX_TERMS 16
-typedef struct {
-    int count;
-    casty_terminated t[MAX_TERMS];
-} Terms;
-
-typedef struct {
-    Terms terms;
-} Watcher;
-
-static int watcher(casty_ctx *ctx, Watcher *self, const casty_msg *msg)
-{
-    const casty_terminated *t = casty_as_terminated(msg);
-    if (t) {
-        if (self->terms.count < MAX_TERMS)
-            self->terms.t[self->terms.count] = *t;
-        self->terms.count++;
-        return 0;
-    }
-    switch ((enum WatcherMsg_type)casty_type(msg)) {
-    case CASTY_ID(Watch):
-        return casty_reply(ctx, int, casty_watch(ctx, CASTY_AS(msg, Watch)->target));
-    case CASTY_ID(Report):
-        return casty_reply(ctx, Terms, self->terms);
-    }
-    return 0;
-}
-CASTY_ACTOR(watcher_actor, WatcherMsg, Watcher, watcher);
 
 /* --- test-thread helpers --- */
 
@@ -310,7 +269,7 @@ static WorkerMsg_ref spawn_kid(WorkerMsg_ref parent, const char *name, int tag, 
     m.slow_stop_ms = slow_stop_ms;
     casty_ref kid = CASTY_REF_NULL;
     assert_int_equal(casty_ask_raw(parent.raw, CASTY_ID(SpawnKid), &m, sizeof(m), &kid, sizeof(kid),
-                                   &(casty_ask_opts){.timeout_ms = ASK_MS}),
+                                   &(casty_ask_opts){.timeout_ms = CT_ASK_MS}),
                      0);
     assert_false(casty_ref_is_null(kid));
     return (WorkerMsg_ref){.raw = kid};
@@ -328,7 +287,7 @@ static WatcherMsg_ref spawn_watcher(casty_system *sys, uint32_t shard)
 static long get(WorkerMsg_ref r)
 {
     long v = -12345;
-    assert_int_equal(casty_ask_timeout(r, &v, ASK_MS, Get), 0);
+    assert_int_equal(casty_ask_timeout(r, &v, CT_ASK_MS, Get), 0);
     return v;
 }
 
@@ -336,73 +295,7 @@ static long get(WorkerMsg_ref r)
 static void crash(WorkerMsg_ref r, int err)
 {
     long out;
-    assert_int_equal(casty_ask_timeout(r, &out, ASK_MS, Boom, .err = err), -CASTY_ECRASHED);
-}
-
-static void watch_ok(WatcherMsg_ref w, casty_ref target)
-{
-    int rc = 1;
-    assert_int_equal(casty_ask_timeout(w, &rc, ASK_MS, Watch, .target = target), 0);
-    assert_int_equal(rc, 0);
-}
-
-static Terms report(WatcherMsg_ref w)
-{
-    Terms t;
-    memset(&t, 0, sizeof(t));
-    assert_int_equal(casty_ask_timeout(w, &t, ASK_MS, Report), 0);
-    return t;
-}
-
-struct terms_wait {
-    WatcherMsg_ref w;
-    int n;
-    Terms t;
-};
-
-static int terms_reached(void *arg)
-{
-    struct terms_wait *tw = arg;
-    tw->t = report(tw->w);
-    return tw->t.count >= tw->n;
-}
-
-/* Wait for `n` Terminated at `w`, then a little longer to catch extra ones. */
-static Terms wait_terms(WatcherMsg_ref w, int n)
-{
-    struct terms_wait tw = {.w = w, .n = n};
-    if (!ct_wait_until(terms_reached, &tw, WAIT_MS))
-        fail_msg("watcher got %d Terminated, expected %d", tw.t.count, n);
-    sleep_ms(SETTLE_MS);
-    Terms t = report(w);
-    if (t.count != n)
-        fail_msg("watcher got %d Terminated, expected exactly %d", t.count, n);
-    return t;
-}
-
-static const casty_terminated *term_for(const Terms *t, casty_ref actor)
-{
-    for (int i = 0; i < t->count && i < MAX_TERMS; i++)
-        if (casty_ref_eq(t->t[i].actor, actor))
-            return &t->t[i];
-    return NULL;
-}
-
-struct int_wait {
-    _Atomic int *v;
-    int n;
-};
-
-static int int_reached(void *arg)
-{
-    struct int_wait *w = arg;
-    return atomic_load(w->v) >= w->n;
-}
-
-static int wait_int(_Atomic int *v, int n)
-{
-    struct int_wait w = {v, n};
-    return ct_wait_until(int_reached, &w, WAIT_MS);
+    assert_int_equal(casty_ask_timeout(r, &out, CT_ASK_MS, Boom, .err = err), -CASTY_ECRASHED);
 }
 
 static int log_pos(int tag)
@@ -417,26 +310,7 @@ static int log_pos(int tag)
 static void assert_dead(WorkerMsg_ref r)
 {
     long v;
-    assert_int_equal(casty_ask_timeout(r, &v, ASK_MS, Get), -CASTY_EDEAD);
-}
-
-struct name_wait {
-    casty_system *sys;
-    const char *name;
-};
-
-static int name_gone(void *arg)
-{
-    struct name_wait *w = arg;
-    WorkerMsg_ref r;
-    return casty_lookup(w->sys, WorkerMsg, &r, w->name) == -ENOENT;
-}
-
-static void wait_name_gone_w(casty_system *sys, const char *name)
-{
-    struct name_wait w = {sys, name};
-    if (!ct_wait_until(name_gone, &w, WAIT_MS))
-        fail_msg("actor '%s' still registered after %u ms", name, WAIT_MS);
+    assert_int_equal(casty_ask_timeout(r, &v, CT_ASK_MS, Get), -CASTY_EDEAD);
 }
 
 /* Capture stderr (fd 2) in a temporary file to find the runtime's log line. */
@@ -473,7 +347,7 @@ static int capture_has(void *arg)
 static int capture_end(struct capture *c, const char *needle)
 {
     struct capture_wait w = {.c = c, .needle = needle};
-    int found = ct_wait_until(capture_has, &w, WAIT_MS);
+    int found = ct_wait_until(capture_has, &w, CT_WAIT_MS);
     fflush(stderr);
     dup2(c->saved, 2);
     close(c->saved);
@@ -514,9 +388,9 @@ static void test_restart_budget_within_window(void **state)
     struct capture cap;
     capture_start(&cap);
     long out;
-    int rc = casty_ask_timeout(r, &out, ASK_MS, Boom, .err = -EIO);
+    int rc = casty_ask_timeout(r, &out, CT_ASK_MS, Boom, .err = -EIO);
     struct terms_wait tw = {.w = w, .n = 1};
-    int terminated = ct_wait_until(terms_reached, &tw, WAIT_MS);
+    int terminated = ct_wait_until(terms_reached, &tw, CT_WAIT_MS);
     int logged = capture_end(&cap, "flaky-budget");
     assert_int_equal(rc, -CASTY_ECRASHED);
     assert_true(terminated);
@@ -665,7 +539,7 @@ static void test_invalid_strategy_is_refused(void **state)
                                      .arg = &a, .arg_len = sizeof(a)),
                          -EINVAL);
     }
-    sleep_ms(SETTLE_MS);
+    ct_sleep_ms(CT_SETTLE_MS);
     assert_int_equal(atomic_load(&g_init_calls[3]), 0);
     ct_stop(sys);
 }
@@ -675,9 +549,9 @@ static void test_invalid_strategy_is_refused(void **state)
 /* Crash tag `tag` (already running its j-th life) and return the delay to its next init. */
 static uint64_t crash_and_measure(WorkerMsg_ref r, int tag, int j)
 {
-    assert_true(wait_int(&g_inits[tag], j + 1));
+    assert_true(ct_wait_int(&g_inits[tag], j + 1));
     assert_int_equal(casty_tell(r, Boom, .err = -EIO), 0);
-    assert_true(wait_int(&g_inits[tag], j + 2));
+    assert_true(ct_wait_int(&g_inits[tag], j + 2));
     uint64_t crashed = atomic_load(&g_crash_ns[tag][j]);
     uint64_t inited = atomic_load(&g_init_ns[tag][j + 1]);
     assert_true(crashed != 0);
@@ -713,7 +587,7 @@ static void test_backoff_delays_within_bounds(void **state)
     for (int j = 0; j < 5; j++) {
         if (j == 1) {
             /* Messages sent during the backoff wait in the mailbox for the new life. */
-            assert_true(wait_int(&g_inits[2], 2));
+            assert_true(ct_wait_int(&g_inits[2], 2));
             assert_int_equal(casty_tell(r, Boom, .err = -EIO), 0);
             assert_int_equal(casty_tell(r, Add, .x = 5), 0);
             long v = get(r);
@@ -786,7 +660,7 @@ static void test_restart_keeps_queue_drops_failing_message(void **state)
     assert_int_equal(get(r), 0);
     /* Queue everything behind a held message, so that the crash finds it all waiting. */
     assert_int_equal(casty_tell(r, Gate), 0);
-    assert_true(wait_int(&g_gate_entered, 1));
+    assert_true(ct_wait_int(&g_gate_entered, 1));
     assert_int_equal(casty_tell(r, Add, .x = 1), 0);
     assert_int_equal(casty_tell(r, Add, .x = 2), 0);
     assert_int_equal(casty_tell(r, Boom, .err = -EIO), 0);
@@ -832,7 +706,7 @@ static void test_ask_on_crashing_message_fails_fast(void **state)
     t0 = ct_now_ns();
     assert_int_equal(casty_ask_timeout(r, &out, 10000, FailVia, .err = -EPIPE), -CASTY_ECRASHED);
     assert_true(ct_now_ns() - t0 < delay_ms_bound(BACKOFF / 2));
-    assert_true(wait_int(&g_inits[2], 3));
+    assert_true(ct_wait_int(&g_inits[2], 3));
     ct_stop(sys);
 }
 
@@ -849,7 +723,7 @@ static void test_init_failure_is_a_crash(void **state)
     assert_int_equal(atomic_load(&g_inits[2]), 1);
     assert_int_equal(atomic_load(&g_stops[2]), 0); /* stop hooks only follow successful inits */
     assert_int_equal(casty_stop(r), 0);
-    assert_true(wait_int(&g_stops[2], 1));
+    assert_true(ct_wait_int(&g_stops[2], 1));
 
     /* An init that never succeeds spends the budget: FAILED with its error, no stop hook. */
     static const casty_supervision two = {
@@ -916,7 +790,7 @@ static void test_restarted_parent_still_stops_children_first(void **state)
     watch_ok(w, c.raw);
     watch_ok(w, p.raw);
     crash(p, -EIO);
-    assert_true(wait_int(&g_inits[2], 2));
+    assert_true(ct_wait_int(&g_inits[2], 2));
     assert_int_equal(get(p), 0);
     assert_int_equal(casty_stop(p), 0);
     Terms t = wait_terms(w, 2);
@@ -925,7 +799,7 @@ static void test_restarted_parent_still_stops_children_first(void **state)
     assert_int_equal(atomic_load(&g_stops[3]), 1);
     assert_int_equal(atomic_load(&g_stops[2]), 2);
     assert_true(log_last(3) < log_last(2));
-    wait_name_gone_w(sys, "p/c");
+    ct_wait_name_gone(sys, "p/c");
     ct_stop(sys);
 }
 
@@ -942,7 +816,8 @@ static void test_resume_keeps_state(void **state)
     assert_int_equal(casty_tell(r, Add, .x = 3), 0);
     assert_int_equal(get(r), 8);
     long out;
-    assert_int_equal(casty_ask_timeout(r, &out, ASK_MS, FailVia, .err = -EPIPE), -CASTY_ECRASHED);
+    assert_int_equal(casty_ask_timeout(r, &out, CT_ASK_MS, FailVia, .err = -EPIPE),
+                     -CASTY_ECRASHED);
     assert_int_equal(get(r), 8);
     assert_int_equal(atomic_load(&g_inits[2]), 1);
     assert_int_equal(atomic_load(&g_stops[2]), 0);
@@ -1006,7 +881,7 @@ static void test_child_inherits_parent_strategy(void **state)
 /* Sets g_release after `arg` (uint32_t *) milliseconds: frees a Gate while the test blocks. */
 static void *release_later(void *arg)
 {
-    sleep_ms(*(const uint32_t *)arg);
+    ct_sleep_ms(*(const uint32_t *)arg);
     atomic_store(&g_release, 1);
     return NULL;
 }
@@ -1019,7 +894,7 @@ static void test_stop_strategy_fails_queued_asks_fast(void **state)
     WorkerMsg_ref r = spawn_worker(sys, "doomed", 2, 1, &sup_table[SUP_STOP], 0);
     assert_int_equal(get(r), 0);
     assert_int_equal(casty_tell(r, Gate), 0);
-    assert_true(wait_int(&g_gate_entered, 1));
+    assert_true(ct_wait_int(&g_gate_entered, 1));
     assert_int_equal(casty_tell(r, Boom, .err = -EIO), 0);
     static const uint32_t after_ms = 100;
     pthread_t t;
@@ -1053,7 +928,7 @@ static void test_parent_stop_cuts_child_backoff_short(void **state)
     watch_ok(w, c.raw);
     watch_ok(w, p.raw);
     crash(c, -EIO); /* c now waits out its backoff */
-    assert_true(wait_int(&g_stops[3], 1));
+    assert_true(ct_wait_int(&g_stops[3], 1));
     uint64_t t0 = ct_now_ns();
     assert_int_equal(casty_stop(p), 0);
     Terms t = wait_terms(w, 2);
@@ -1065,7 +940,7 @@ static void test_parent_stop_cuts_child_backoff_short(void **state)
     assert_int_equal(tc->reason, CASTY_EXIT_PARENT_STOPPED);
     assert_int_equal(tp->reason, CASTY_EXIT_STOPPED);
     /* Stopping does not wait for the backoff (minus the settle time of wait_terms). */
-    if (took >= delay_ms_bound(BACKOFF / 2 + SETTLE_MS))
+    if (took >= delay_ms_bound(BACKOFF / 2 + CT_SETTLE_MS))
         fail_msg("the parent's stop took %.0f ms: it waited for the child's %d ms backoff",
                  (double)took / 1e6, BACKOFF);
     /* One stop hook per successful init, whatever happened in between. */
@@ -1105,7 +980,7 @@ static void test_escalate_three_levels(void **state)
     assert_int_equal(tm->reason, CASTY_EXIT_FAILED);
     assert_true(tm->error < 0);
     /* The top applied its own strategy to itself: restarted, fresh state, same ref. */
-    assert_true(wait_int(&g_inits[2], 2));
+    assert_true(ct_wait_int(&g_inits[2], 2));
     assert_int_equal(get(top), 0);
     assert_int_equal(atomic_load(&g_inits[3]), 1);
     assert_int_equal(atomic_load(&g_inits[4]), 1);
@@ -1181,7 +1056,7 @@ static void test_all_for_one_restarts_siblings(void **state)
 
     crash(a, -EIO);
     for (int tag = 3; tag <= 5; tag++)
-        assert_true(wait_int(&g_inits[tag], 2));
+        assert_true(ct_wait_int(&g_inits[tag], 2));
     assert_int_equal(get(a), 0);
     assert_int_equal(get(b), 0);
     assert_int_equal(get(c), 0);
@@ -1192,8 +1067,8 @@ static void test_all_for_one_restarts_siblings(void **state)
 
     /* b is one-for-one: its crash restarts only b. */
     crash(b, -EIO);
-    assert_true(wait_int(&g_inits[4], 3));
-    sleep_ms(SETTLE_MS);
+    assert_true(ct_wait_int(&g_inits[4], 3));
+    ct_sleep_ms(CT_SETTLE_MS);
     assert_int_equal(atomic_load(&g_inits[3]), 2);
     assert_int_equal(atomic_load(&g_inits[5]), 2);
     assert_int_equal(report(w).count, 0);

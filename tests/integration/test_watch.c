@@ -14,16 +14,6 @@
 
 #include "support/casty_test.h"
 
-#define WAIT_MS   (5000u * CASTY_TEST_SCALE)
-#define ASK_MS    (5000u * CASTY_TEST_SCALE)
-#define SETTLE_MS 100u
-
-static void sleep_ms(uint32_t ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* --- the watched actor --- */
 
 CASTY_MESSAGE(Ping);
@@ -76,13 +66,13 @@ CASTY_MESSAGE(Churn, int n; casty_ref old);
 CASTY_MESSAGE(StopChurn);
 CASTY_PROTOCOL(WatcherMsg, Watch, Unwatch, Report, Churn, StopChurn);
 
-#define MAX_TERMS 16
-#define MAX_CHURN 16
+#define CT_MAX_TERMS 16
+#define MAX_CHURN    16
 
 typedef struct {
     int count;
     int bad_len; /* Terminated messages of the wrong size */
-    casty_terminated t[MAX_TERMS];
+    casty_terminated t[CT_MAX_TERMS];
 } Terms;
 
 typedef struct {
@@ -135,7 +125,7 @@ static int watcher(casty_ctx *ctx, Watcher *self, const casty_msg *msg)
     if (t) {
         if (msg->len != sizeof(casty_terminated))
             self->terms.bad_len++;
-        if (self->terms.count < MAX_TERMS)
+        if (self->terms.count < CT_MAX_TERMS)
             self->terms.t[self->terms.count] = *t;
         self->terms.count++;
         return 0;
@@ -184,21 +174,22 @@ static WatcherMsg_ref spawn_watcher(casty_system *sys, const char *name, uint32_
 static int ping(TargetMsg_ref t)
 {
     int shard = -1;
-    assert_int_equal(casty_ask_timeout(t, &shard, ASK_MS, Ping), 0);
+    assert_int_equal(casty_ask_timeout(t, &shard, CT_ASK_MS, Ping), 0);
     return shard;
 }
 
 static int watch(WatcherMsg_ref w, casty_ref target, int times)
 {
     int rc = 1;
-    assert_int_equal(casty_ask_timeout(w, &rc, ASK_MS, Watch, .target = target, .times = times), 0);
+    assert_int_equal(casty_ask_timeout(w, &rc, CT_ASK_MS, Watch, .target = target, .times = times),
+                     0);
     return rc;
 }
 
 static int unwatch(WatcherMsg_ref w, casty_ref target)
 {
     int rc = 1;
-    assert_int_equal(casty_ask_timeout(w, &rc, ASK_MS, Unwatch, .target = target), 0);
+    assert_int_equal(casty_ask_timeout(w, &rc, CT_ASK_MS, Unwatch, .target = target), 0);
     return rc;
 }
 
@@ -206,7 +197,7 @@ static Terms report(WatcherMsg_ref w)
 {
     Terms t;
     memset(&t, 0, sizeof(t));
-    assert_int_equal(casty_ask_timeout(w, &t, ASK_MS, Report), 0);
+    assert_int_equal(casty_ask_timeout(w, &t, CT_ASK_MS, Report), 0);
     return t;
 }
 
@@ -227,9 +218,9 @@ static int terms_reached(void *arg)
 static Terms wait_terms(WatcherMsg_ref w, int n)
 {
     struct terms_wait tw = {.w = w, .n = n};
-    if (!ct_wait_until(terms_reached, &tw, WAIT_MS))
+    if (!ct_wait_until(terms_reached, &tw, CT_WAIT_MS))
         fail_msg("watcher got %d Terminated, expected %d", tw.t.count, n);
-    sleep_ms(SETTLE_MS);
+    ct_sleep_ms(CT_SETTLE_MS);
     Terms t = report(w);
     if (t.count != n)
         fail_msg("watcher got %d Terminated, expected exactly %d", t.count, n);
@@ -243,25 +234,6 @@ static void check_term(const casty_terminated *t, casty_ref actor, casty_exit_re
     assert_true(casty_ref_eq(t->actor, actor));
     assert_int_equal(t->reason, reason);
     assert_int_equal(t->error, error);
-}
-
-struct name_wait {
-    casty_system *sys;
-    const char *name;
-};
-
-static int name_gone(void *arg)
-{
-    struct name_wait *w = arg;
-    TargetMsg_ref r;
-    return casty_lookup(w->sys, TargetMsg, &r, w->name) == -ENOENT;
-}
-
-static void wait_name_gone(casty_system *sys, const char *name)
-{
-    struct name_wait w = {sys, name};
-    if (!ct_wait_until(name_gone, &w, WAIT_MS))
-        fail_msg("actor '%s' still registered after %u ms", name, WAIT_MS);
 }
 
 /* --- tests --- */
@@ -339,7 +311,7 @@ static void test_unwatch_means_no_terminated(void **state)
     /* The control watcher hears of it; the one that unwatched does not. */
     Terms c = wait_terms(control, 1);
     check_term(&c.t[0], t.raw, CASTY_EXIT_STOPPED, 0);
-    sleep_ms(SETTLE_MS);
+    ct_sleep_ms(CT_SETTLE_MS);
     assert_int_equal(report(w).count, 0);
     /* Its other watch still works. */
     assert_int_equal(casty_stop(other), 0);
@@ -360,12 +332,12 @@ static void test_watch_already_dead_actor(void **state)
         TargetMsg_ref t = spawn_target(sys, tname, 0, NULL);
         assert_int_equal(ping(t), 0);
         assert_int_equal(casty_stop(t), 0);
-        wait_name_gone(sys, tname);
+        ct_wait_name_gone(sys, tname);
         int shard;
-        assert_int_equal(casty_ask_timeout(t, &shard, ASK_MS, Ping), -CASTY_EDEAD);
+        assert_int_equal(casty_ask_timeout(t, &shard, CT_ASK_MS, Ping), -CASTY_EDEAD);
         /* New actors on the dead one's shard (w0 is there): its cell may be reused. */
         int reused = -1;
-        assert_int_equal(casty_ask_timeout(w, &reused, ASK_MS, Churn, .n = 8, .old = t.raw), 0);
+        assert_int_equal(casty_ask_timeout(w, &reused, CT_ASK_MS, Churn, .n = 8, .old = t.raw), 0);
         assert_true(reused >= 0);
         assert_int_equal(watch(w, t.raw, 1), 0);
         Terms got = wait_terms(w, 1);
@@ -375,9 +347,9 @@ static void test_watch_already_dead_actor(void **state)
         check_term(&got.t[0], t.raw, reused ? CASTY_EXIT_ALREADY_DEAD : CASTY_EXIT_STOPPED, 0);
         /* Stopping the newcomers says nothing more about the old ref. */
         int rc = 1;
-        assert_int_equal(casty_ask_timeout(w, &rc, ASK_MS, StopChurn), 0);
+        assert_int_equal(casty_ask_timeout(w, &rc, CT_ASK_MS, StopChurn), 0);
         assert_int_equal(rc, 0);
-        sleep_ms(SETTLE_MS);
+        ct_sleep_ms(CT_SETTLE_MS);
         got = report(w);
         assert_int_equal(got.count, 1);
     }
@@ -392,8 +364,8 @@ static void test_watch_dead_actor_keeps_its_reason(void **state)
     WatcherMsg_ref w = spawn_watcher(sys, "w", 1);
     TargetMsg_ref a = spawn_target(sys, "fails", 0, &stop_on_crash);
     int out;
-    assert_int_equal(casty_ask_timeout(a, &out, ASK_MS, Boom, .err = -EIO), -CASTY_ECRASHED);
-    wait_name_gone(sys, "fails");
+    assert_int_equal(casty_ask_timeout(a, &out, CT_ASK_MS, Boom, .err = -EIO), -CASTY_ECRASHED);
+    ct_wait_name_gone(sys, "fails");
     assert_int_equal(watch(w, a.raw, 1), 0);
     Terms got = wait_terms(w, 1);
     check_term(&got.t[0], a.raw, CASTY_EXIT_FAILED, -EIO);
@@ -409,10 +381,10 @@ static void test_watch_failing_actor(void **state)
     TargetMsg_ref a = spawn_target(sys, "returns-error", 1, &stop_on_crash);
     assert_int_equal(watch(w, a.raw, 1), 0);
     int out;
-    assert_int_equal(casty_ask_timeout(a, &out, ASK_MS, Boom, .err = -EIO), -CASTY_ECRASHED);
+    assert_int_equal(casty_ask_timeout(a, &out, CT_ASK_MS, Boom, .err = -EIO), -CASTY_ECRASHED);
     Terms got = wait_terms(w, 1);
     check_term(&got.t[0], a.raw, CASTY_EXIT_FAILED, -EIO);
-    wait_name_gone(sys, "returns-error");
+    ct_wait_name_gone(sys, "returns-error");
 
     /* casty_fail() with a behaviour that returns 0, on the watcher's shard. */
     TargetMsg_ref b = spawn_target(sys, "calls-fail", 0, &stop_on_crash);
@@ -420,7 +392,7 @@ static void test_watch_failing_actor(void **state)
     assert_int_equal(casty_tell(b, FailVia, .err = -EPIPE), 0);
     got = wait_terms(w, 2);
     check_term(&got.t[1], b.raw, CASTY_EXIT_FAILED, -EPIPE);
-    wait_name_gone(sys, "calls-fail");
+    ct_wait_name_gone(sys, "calls-fail");
     ct_stop(sys);
 }
 
@@ -433,10 +405,10 @@ static void test_restart_is_not_a_termination(void **state)
     TargetMsg_ref t = spawn_target(sys, "phoenix", 1, &restart_on_crash);
     assert_int_equal(watch(w, t.raw, 1), 0);
     int out;
-    assert_int_equal(casty_ask_timeout(t, &out, ASK_MS, Boom, .err = -EIO), -CASTY_ECRASHED);
+    assert_int_equal(casty_ask_timeout(t, &out, CT_ASK_MS, Boom, .err = -EIO), -CASTY_ECRASHED);
     assert_int_equal(ping(t), 1); /* restarted, same ref */
     assert_int_equal(atomic_load(&g_target_inits), 2);
-    sleep_ms(SETTLE_MS);
+    ct_sleep_ms(CT_SETTLE_MS);
     assert_int_equal(report(w).count, 0);
     /* The watch outlives the restart. */
     assert_int_equal(casty_stop(t), 0);
@@ -476,7 +448,7 @@ static void test_stopped_watcher_is_harmless(void **state)
     assert_int_equal(watch(w, t.raw, 1), 0);
     assert_int_equal(watch(control, t.raw, 1), 0);
     assert_int_equal(casty_stop(w), 0);
-    wait_name_gone(sys, "short-lived");
+    ct_wait_name_gone(sys, "short-lived");
     assert_int_equal(casty_stop(t), 0);
     Terms got = wait_terms(control, 1);
     check_term(&got.t[0], t.raw, CASTY_EXIT_STOPPED, 0);

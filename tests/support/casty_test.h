@@ -7,6 +7,8 @@
 #define CASTY_TEST_H
 
 #include <setjmp.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -42,6 +44,67 @@ static inline int ct_wait_until(int (*cond)(void *arg), void *arg, uint32_t time
         nanosleep(&ts, NULL);
     }
     return 1;
+}
+
+/* Generous bounds for eventual conditions and asks; sanitizer builds get more. */
+#define CT_WAIT_MS   (5000u * CASTY_TEST_SCALE)
+#define CT_ASK_MS    (5000u * CASTY_TEST_SCALE)
+#define CT_SETTLE_MS 100u /* after a condition holds: time for anything extra to show up */
+
+static inline void ct_sleep_ms(uint32_t ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+}
+
+static inline int ct__flag_set(void *arg)
+{
+    return atomic_load_explicit((_Atomic bool *)arg, memory_order_acquire);
+}
+
+/* Wait until *flag is set; 1, or 0 after timeout_ms. */
+static inline int ct_wait_flag(_Atomic bool *flag, uint32_t timeout_ms)
+{
+    return ct_wait_until(ct__flag_set, flag, timeout_ms);
+}
+
+struct ct__int_wait {
+    _Atomic int *v;
+    int n;
+};
+
+static inline int ct__int_reached(void *arg)
+{
+    struct ct__int_wait *w = arg;
+    return atomic_load(w->v) >= w->n;
+}
+
+/* Wait until *v >= n; 1, or 0 after CT_WAIT_MS. */
+static inline int ct_wait_int(_Atomic int *v, int n)
+{
+    struct ct__int_wait w = {v, n};
+    return ct_wait_until(ct__int_reached, &w, CT_WAIT_MS);
+}
+
+struct ct__name_wait {
+    casty_system *sys;
+    const char *name;
+};
+
+static inline int ct__name_gone(void *arg)
+{
+    struct ct__name_wait *w = arg;
+    casty_ref r;
+    return casty_lookup_raw(w->sys, &r, w->name, NULL) == -ENOENT;
+}
+
+/* Fail the test unless no live actor is named `name` within CT_WAIT_MS. */
+static inline void ct_wait_name_gone(casty_system *sys, const char *name)
+{
+    struct ct__name_wait w = {sys, name};
+    if (!ct_wait_until(ct__name_gone, &w, CT_WAIT_MS))
+        fail_msg("actor '%s' still registered after %u ms", name, CT_WAIT_MS);
 }
 
 static inline casty_system *ct_start(uint32_t shards)

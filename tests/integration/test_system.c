@@ -165,6 +165,29 @@ static void test_argument_validation(void **state)
     casty_config_init(&cfg);
     cfg.shards = CASTY_MAX_SHARDS + 1;
     assert_int_equal(casty_system_start(&sys, &cfg), -EINVAL);
+    /* The lifecycle defaults are checked as well: bound, policy and strategy. */
+    casty_config_init(&cfg);
+    cfg.mailbox.capacity = 0;
+    assert_int_equal(casty_config_validate(&cfg), -EINVAL);
+    casty_config_init(&cfg);
+    cfg.mailbox.capacity = CASTY_MAILBOX_MAX + 1;
+    assert_int_equal(casty_config_validate(&cfg), -EINVAL);
+    casty_config_init(&cfg);
+    cfg.mailbox.policy = (casty_mailbox_policy)7;
+    assert_int_equal(casty_config_validate(&cfg), -EINVAL);
+    casty_config_init(&cfg);
+    cfg.supervision.within_ms = 0; /* Restart needs a window */
+    assert_int_equal(casty_config_validate(&cfg), -EINVAL);
+    casty_config_init(&cfg);
+    cfg.supervision.backoff_min_ms = 50;
+    cfg.supervision.backoff_max_ms = 10; /* min above max */
+    assert_int_equal(casty_system_start(&sys, &cfg), -EINVAL);
+    casty_config_init(&cfg);
+    assert_int_equal(casty_config_validate(&cfg), 0);
+    assert_int_equal(cfg.mailbox.capacity, 65536);
+    assert_int_equal(cfg.mailbox.policy, CASTY_MAILBOX_FAIL);
+    assert_int_equal(cfg.supervision.directive, CASTY_RESTART);
+    assert_int_equal(cfg.shutdown_grace_ms, 5000);
     assert_int_equal(casty_system_start(NULL, NULL), -EINVAL);
     assert_int_equal(casty_system_stop(NULL), -EINVAL);
 

@@ -37,9 +37,9 @@ typedef struct casty_liteset {
     uint32_t n, cap; /* cap: 0 or a power of two */
 } casty_liteset;
 
-#define CASTY_LITESET_FOREACH(set, it)                                                   \
+#define CASTY_LITESET_FOREACH(set, it)                                                         \
     for (casty_lite *it = (set)->slots, *it##_end = (set)->slots + (set)->cap; it != it##_end; \
-         it++)                                                                           \
+         it++)                                                                                 \
         if (it->cell)
 
 typedef struct casty_cell_ext {

@@ -40,7 +40,6 @@ static void send_terminated(casty_shard *sh, casty_lite watcher, casty_ref actor
         fprintf(stderr, "casty: out of memory: a Terminated notice was lost\n");
 }
 
-
 void casty__cell_begin_stop(casty_shard *sh, casty_cell *cell, casty_exit_reason reason, int err)
 {
     if (cell->flags & (CASTY_CELL_TERMINATING | CASTY_CELL_STOPPED))
@@ -127,8 +126,7 @@ void casty__cell_finalize(casty_shard *sh, casty_cell *cell)
         send_terminated(sh, *w, self, reason, err);
         /* Targets forget this watcher, so that long-lived targets do not collect dead ones. */
         CASTY_LITESET_FOREACH(&ext->watching, t)
-        (void)casty__sys_send(sh, NULL, *t, CASTY_SYS_UNWATCH, &self,
-                                  sizeof(self));
+        (void)casty__sys_send(sh, NULL, *t, CASTY_SYS_UNWATCH, &self, sizeof(self));
     }
     if (cell->parent) {
         casty_lite parent = {

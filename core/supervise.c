@@ -34,7 +34,6 @@ const casty_supervision *casty__cell_strategy(const casty_shard *sh, const casty
     return &sh->sys->cfg.supervision;
 }
 
-
 /* Run init on fresh state; on success the stop hook is owed. Returns init's result. */
 static int run_init(casty_shard *sh, casty_cell *cell)
 {

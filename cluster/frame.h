@@ -55,7 +55,10 @@ typedef enum casty_frame_type {
 #define CASTY_FRAME_F_MORE    0x04u /* FRAG: more fragments follow */
 #define CASTY_FRAME_F_KNOWN   0x07u
 
-/* A decoded frame; the pointers stay valid until the next decoder call. */
+/*
+ * A decoded frame; the pointers stay valid until the next decoder call. The
+ * frame is contiguous in memory: its header is at payload - CASTY_FRAME_HDR.
+ */
 typedef struct casty_frame {
     uint8_t type;
     uint8_t flags;
@@ -84,7 +87,11 @@ typedef struct casty_frame_decoder {
     casty_frame_stats stats;
 } casty_frame_decoder;
 
-/* max_frame 0 picks 1 MiB. -EINVAL if above CASTY_FRAME_MAX_LIMIT. */
+/*
+ * max_frame 0 picks 1 MiB. -EINVAL if above CASTY_FRAME_MAX_LIMIT, -ENOMEM if
+ * the small initial buffer cannot be allocated (it holds a partial header,
+ * which must be kept before it can be checked). Release with _free().
+ */
 int casty_frame_decoder_init(casty_frame_decoder *d, uint32_t max_frame);
 void casty_frame_decoder_free(casty_frame_decoder *d);
 

@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-packages=(build-essential cmake pkg-config liburing-dev libmimalloc-dev libxxhash-dev libcmocka-dev g++)
+packages=(build-essential cmake pkg-config liburing-dev libmimalloc-dev libxxhash-dev libsodium-dev libcmocka-dev g++)
 check_only=0
 
 usage() {

@@ -443,8 +443,8 @@ static void on_up_frame(t_conn *c, const casty_frame *f)
     }
     default: break;
     }
-    if (f->type < CASTY_FRAME_APP_MIN || f->type > CASTY_FRAME_APP_MAX || c->frag) {
-        /* A handshake frame after the handshake, or a frame inside a fragmented message. */
+    if (f->type < CASTY_FRAME_APP_MIN || f->type > CASTY_FRAME_APP_MAX) {
+        /* A handshake frame after the handshake. (Control frames may sit between fragments.) */
         t->stats.decode_errors++;
         casty__t_conn_drop(c, -EPROTO);
         return;

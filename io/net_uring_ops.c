@@ -31,7 +31,9 @@ static int bound_socket(int type, const casty_addr *bind_to)
     if (fd < 0)
         return -errno;
     int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    /* Listeners rebind over TIME_WAIT; UDP must not (it would share the port). */
+    if (type == SOCK_STREAM)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     struct sockaddr_in sa;
     to_sockaddr(bind_to, &sa);
     if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {

@@ -24,7 +24,7 @@ import time
 
 # Keys that describe a run's setup rather than measure it.
 SETUP = {"n", "ring", "shards", "placement", "batch", "msgs", "hops", "nodes", "idle",
-         "mode", "publish", "window", "msg_bytes", "chunk", "sched"}
+         "mode", "publish", "window", "msg_bytes", "chunk", "sched", "keyed"}
 
 
 def parse(path):
@@ -81,6 +81,8 @@ LIMITS = {
     "L2rtt": ("L2 round trip p50", "L2", {"mode": "pingpong"}, "p50_ns", 1),
     "L2rate": ("L2 stream /32", "L2", {"mode": "stream", "publish": "32"}, "rate", 1),
     "L3wake": ("L3 eventfd wake", "L3", {"mode": "eventfd"}, "oneway_p50_ns", 1),
+    "L4stream": ("L4 TCP stream", "L4", {"mode": "tcp-stream"}, "gb_per_s", 1),
+    "L4rr": ("L4 TCP 64 B round trip p50", "L4", {"mode": "tcp-rr"}, "p50_ns", 1),
 }
 
 # Workload rows: (label, tag, match, metric, unit, better, limit, target text, check(v, ratio, g)).
@@ -133,11 +135,19 @@ ROWS = [
     ("W6 ask outside thread", "W6", {"placement": "outside"}, "p50_ns", "ns", "low", "L2rtt",
      "p50 <= 2 us, p99.9 <= 50 us",
      lambda v, r, g: v <= 2000 and (aux(g, "W6", {"placement": "outside"}, "p999_ns") or 1e18) <= 50000),
+    ("T1 transport, 64 B frames", "T1", {"mode": "stream", "msg_bytes": "64", "keyed": "0"}, "rate",
+     "msg/s", "high", None, "-", None),
+    ("T1 transport, 64 B frames, keyed", "T1", {"mode": "stream", "msg_bytes": "64", "keyed": "1"},
+     "rate", "msg/s", "high", None, "-", None),
+    ("T1 transport, 1 KiB frames", "T1", {"mode": "stream", "msg_bytes": "1024", "keyed": "0"},
+     "gb_per_s", "GB/s", "high", "L4stream", "-", None),
+    ("T1 transport round trip", "T1", {"mode": "rr", "keyed": "0"}, "p50_ns", "ns", "low", "L4rr",
+     "-", None),
 ]
 
 # Secondary figures shown next to a row (metric keys of the same line).
 ALSO = {"W3": ["maxrss_kb"], "W5": ["peak_rss_kb"], "W6": ["p99_ns", "p999_ns"],
-        "W2": ["ns_per_msg", "oneway_p99_ns"]}
+        "W2": ["ns_per_msg", "oneway_p99_ns"], "T1": ["frames_per_send", "p99_ns"]}
 
 # Limit rows: (label, tag, match, metric, unit).
 LIMIT_ROWS = [

@@ -3,9 +3,9 @@
 #
 #   scripts/bench.sh [--runs N] [--quick] [--peers] [--no-build] [WORKLOAD...]
 #
-#   WORKLOAD    W1 .. W6 and L1 .. L4 (default: all). A workload brings the
-#               limit probes it is held against (W1: L1; W2: L2 L3; W3: L2;
-#               W4: L1 L2; W6: L1 L2).
+#   WORKLOAD    W1 .. W6, T1 and L1 .. L4 (default: all). A workload brings
+#               the limit probes it is held against (W1: L1; W2: L2 L3;
+#               W3: L2; W4: L1 L2; W6: L1 L2; T1, the transport: L4).
 #   --runs N    process runs per configuration (default 3); the table shows
 #               the median and the spread (min-max, +-(max-min)/2/median)
 #   --quick     small N and 1 run: a smoke test (well under 60 s), no thresholds;
@@ -45,7 +45,7 @@ while (($# > 0)); do
     --quick) quick=1 ;;
     --peers) peers=1 ;;
     --no-build) build=0 ;;
-    [WwLl][0-9]) selected+=("${1^^}") ;;
+    [WwLlTt][0-9]) selected+=("${1^^}") ;;
     -h | --help)
         usage
         exit 0
@@ -62,11 +62,11 @@ if ((quick)); then
     runs=1
 fi
 if ((${#selected[@]} == 0)); then
-    selected=(W1 W2 W3 W4 W5 W6 L1 L2 L3 L4)
+    selected=(W1 W2 W3 W4 W5 W6 T1 L1 L2 L3 L4)
 fi
 
 # The limit probes each workload is compared with.
-declare -A needs=([W1]="L1" [W2]="L2 L3" [W3]="L2" [W4]="L1 L2" [W5]="" [W6]="L1 L2")
+declare -A needs=([W1]="L1" [W2]="L2 L3" [W3]="L2" [W4]="L1 L2" [W5]="" [W6]="L1 L2" [T1]="L4")
 declare -A want=()
 for w in "${selected[@]}"; do
     want[$w]=1
@@ -95,6 +95,10 @@ cases=(
     "W6|w6_ask --placement cross-shard|--n 20000"
     "W6|w6_ask --placement cross-shard --busy-poll|--n 20000"
     "W6|w6_ask --placement outside|--n 20000"
+    "T1|t1_transport --mode stream --size 64|--n 300000"
+    "T1|t1_transport --mode stream --size 1024 --n 500000|--n 100000"
+    "T1|t1_transport --mode stream --size 64 --key --n 500000|--n 100000"
+    "T1|t1_transport --mode rr --n 20000|--n 2000"
     "L1|l1_ring|--n 10000000"
     "L2|l2_spsc|--n 2000000 --rtt-n 50000"
     "L3|l3_wake|--n 200000 --wake-n 1000"

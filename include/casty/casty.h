@@ -11,5 +11,6 @@
 #include "casty/lifecycle.h"
 #include "casty/actor.h"
 #include "casty/schedule.h"
+#include "casty/wire.h"
 
 #endif

@@ -166,6 +166,8 @@ static void idle(casty_shard *sh, uint32_t phase)
             return;
         casty_cpu_relax();
         if ((i & SPIN_CHECK_MASK) == 0) {
+            if (CASTY_UNLIKELY(sh->io.net != NULL))
+                casty__io_poll(&sh->io); /* socket completions run their callbacks here */
             now = casty__now_ns();
             if (now - start >= sys->spin_ns)
                 break;
@@ -180,6 +182,9 @@ static void idle(casty_shard *sh, uint32_t phase)
         return;
     }
     uint64_t next = casty__wheel_next_deadline(&sh->wheel);
+    uint64_t net_next = casty__io_next_deadline(&sh->io);
+    if (net_next < next)
+        next = net_next;
     uint64_t timeout = next == UINT64_MAX ? UINT64_MAX : (next > now ? next - now : 0);
     casty__count(&sh->stats.sleeps, 1);
     casty__io_wait(&sh->io, timeout);
@@ -274,6 +279,13 @@ static void loop(casty_shard *sh)
         work += casty__wheel_advance(&sh->wheel, sh->now_ns, TIMER_BATCH);
         if (sh->ndirty)
             casty__xshard_flush(sh);
+        /* Sockets: every turn when idle, every 64th when busy (a poll is a syscall). */
+        if (CASTY_UNLIKELY(sh->io.net != NULL) && (!work || ++sh->net_tick >= 64)) {
+            sh->net_tick = 0;
+            casty__io_poll(&sh->io);
+            if (!work && has_work(sh, phase, casty__now_ns()))
+                continue; /* its callbacks made work */
+        }
         if (!work)
             idle(sh, phase);
     }

@@ -95,6 +95,7 @@ typedef struct casty_shard {
     bool stop_seen;       /* saw CASTY_PHASE_STOP_ACTORS and stopped its top-level actors */
     bool forced;          /* saw CASTY_PHASE_FORCE and finalized whatever was left */
     casty_io io;
+    uint32_t net_tick; /* loop turns since the shard's net was last polled */
     pthread_t thread;
     casty_shard_stats stats;
 

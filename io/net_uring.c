@@ -32,12 +32,12 @@ uint64_t casty__nu_now(void)
 
 struct io_uring_sqe *casty__nu_sqe(nu_net *n)
 {
-    struct io_uring_sqe *sqe = io_uring_get_sqe(&n->ring);
+    struct io_uring_sqe *sqe = io_uring_get_sqe(n->ring);
     if (!sqe) {
         /* The queue is full mid-turn: flush it; the batch is simply split in two. */
-        io_uring_submit(&n->ring);
+        io_uring_submit(n->ring);
         n->stats.submits++;
-        sqe = io_uring_get_sqe(&n->ring);
+        sqe = io_uring_get_sqe(n->ring);
         CASTY_ASSERT(sqe != NULL);
     }
     n->stats.ops++;
@@ -450,42 +450,45 @@ static void on_usend(nu_net *n, int di, int res)
     slot_done_one(n, s);
 }
 
+/* One completion of this net (also called by io/uring.c for a shard's ring). */
+void casty__nu_complete(nu_net *n, uint64_t ud, int res, uint32_t flags)
+{
+    int op = (int)(ud & 0xff);
+    int idx = (int)((ud >> 8) & 0xffffff);
+    if (op == NU_OP_CANCEL || op == 0 || op > NU_OP_CANCEL)
+        return;
+    if (op == NU_OP_USEND) {
+        on_usend(n, idx, res);
+        return;
+    }
+    CASTY_ASSERT(idx < n->nslots);
+    nu_slot *s = n->slots[idx];
+    switch (op) {
+    case NU_OP_ACCEPT: on_accept(n, s, res, flags); break;
+    case NU_OP_CONNECT: on_connect(n, s, res); break;
+    case NU_OP_RECV: on_recv(n, s, res, flags); break;
+    case NU_OP_URECV: on_urecv(n, s, res, flags); break;
+    case NU_OP_SEND: on_send(n, s, res); break;
+    default: CASTY_ASSERT(!"unknown io op");
+    }
+}
+
 static int reap(nu_net *n)
 {
     struct io_uring_cqe *cqe;
     unsigned head, seen = 0;
-    int events = 0;
     /*
      * Handlers may prepare SQEs but never enter the kernel for events, so the
      * CQ ring is stable while we walk it; advance once at the end.
      */
-    io_uring_for_each_cqe(&n->ring, head, cqe)
+    io_uring_for_each_cqe(n->ring, head, cqe)
     {
         seen++;
-        uint64_t ud = io_uring_cqe_get_data64(cqe);
-        int op = (int)(ud & 0xff);
-        int idx = (int)((ud >> 8) & 0xffffff);
-        if (op == NU_OP_CANCEL || op == 0)
-            continue;
-        if (op == NU_OP_USEND) {
-            on_usend(n, idx, cqe->res);
-            continue;
-        }
-        CASTY_ASSERT(idx < n->nslots);
-        nu_slot *s = n->slots[idx];
-        events++;
-        switch (op) {
-        case NU_OP_ACCEPT: on_accept(n, s, cqe->res, cqe->flags); break;
-        case NU_OP_CONNECT: on_connect(n, s, cqe->res); break;
-        case NU_OP_RECV: on_recv(n, s, cqe->res, cqe->flags); break;
-        case NU_OP_URECV: on_urecv(n, s, cqe->res, cqe->flags); break;
-        case NU_OP_SEND: on_send(n, s, cqe->res); break;
-        default: CASTY_ASSERT(!"unknown io op");
-        }
+        casty__nu_complete(n, io_uring_cqe_get_data64(cqe), cqe->res, cqe->flags);
     }
     if (seen)
-        io_uring_cq_advance(&n->ring, seen);
-    return events;
+        io_uring_cq_advance(n->ring, seen);
+    return (int)seen;
 }
 
 /* ---- timers: a binary min-heap ordered by (deadline, seq) ---- */
@@ -595,8 +598,8 @@ static void do_rearms(nu_net *n)
 
 int casty_net_uring_poll(casty_net *net, uint64_t timeout_ns)
 {
-    if (!net || net->ops != &casty__nu_ops)
-        return -EINVAL;
+    if (!net || net->ops != &casty__nu_ops || ((nu_net *)net)->borrowed)
+        return -EINVAL; /* a shard's net is polled by its shard */
     nu_net *n = (nu_net *)net;
     uint64_t wait = timeout_ns;
     t_trim(n);
@@ -606,11 +609,11 @@ int casty_net_uring_poll(casty_net *net, uint64_t timeout_ns)
         if (until < wait)
             wait = until;
     }
-    if (io_uring_sq_ready(&n->ring))
+    if (io_uring_sq_ready(n->ring))
         n->stats.submits++;
     int rc;
-    if (wait == 0 || io_uring_cq_ready(&n->ring)) {
-        rc = io_uring_submit_and_get_events(&n->ring);
+    if (wait == 0 || io_uring_cq_ready(n->ring)) {
+        rc = io_uring_submit_and_get_events(n->ring);
     } else {
         struct __kernel_timespec ts, *tsp = NULL;
         if (wait != UINT64_MAX) {
@@ -619,7 +622,7 @@ int casty_net_uring_poll(casty_net *net, uint64_t timeout_ns)
             tsp = &ts;
         }
         struct io_uring_cqe *cqe;
-        rc = io_uring_submit_and_wait_timeout(&n->ring, &cqe, 1, tsp, NULL);
+        rc = io_uring_submit_and_wait_timeout(n->ring, &cqe, 1, tsp, NULL);
     }
     if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY)
         return rc;
@@ -643,7 +646,7 @@ static int setup_bufs(nu_net *n)
     reg.ring_addr = (uint64_t)(uintptr_t)mem;
     reg.ring_entries = count;
     reg.bgid = NU_BGID;
-    int rc = io_uring_register_buf_ring(&n->ring, &reg, 0);
+    int rc = io_uring_register_buf_ring(n->ring, &reg, 0);
     if (rc < 0) {
         munmap(mem, ring_bytes);
         return rc;
@@ -667,21 +670,19 @@ static int setup_ring(nu_net *n)
     memset(&p, 0, sizeof(p));
     p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_COOP_TASKRUN;
     p.flags |= IORING_SETUP_SUBMIT_ALL;
-    int rc = io_uring_queue_init_params(n->opts.entries, &n->ring, &p);
+    n->ring = &n->own_ring;
+    int rc = io_uring_queue_init_params(n->opts.entries, n->ring, &p);
     if (rc == 0) {
         n->info.single_issuer = true;
         return 0;
     }
     memset(&p, 0, sizeof(p));
-    rc = io_uring_queue_init_params(n->opts.entries, &n->ring, &p);
+    rc = io_uring_queue_init_params(n->opts.entries, n->ring, &p);
     return rc == -EPERM ? -ENOSYS : rc;
 }
 
-int casty_net_uring_create(const casty_net_uring_opts *opts, casty_net **out)
+static int net_new(const casty_net_uring_opts *opts, nu_net **out)
 {
-    if (!out)
-        return -EINVAL;
-    *out = NULL;
     casty_net_uring_opts o = opts ? *opts : (casty_net_uring_opts){0};
     if (!o.entries)
         o.entries = 1024;
@@ -700,26 +701,89 @@ int casty_net_uring_create(const casty_net_uring_opts *opts, casty_net **out)
     n->base.ops = &casty__nu_ops;
     n->opts = o;
     n->free_head = -1;
-    int rc = setup_ring(n);
+    *out = n;
+    return 0;
+}
+
+/* What follows the ring: datagram slots and, when the kernel has them, provided buffers. */
+static int net_finish(nu_net *n)
+{
+    n->dgrams = casty__mem_calloc(n->opts.dgram_slots, sizeof(*n->dgrams));
+    if (!n->dgrams)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < n->opts.dgram_slots; i++)
+        n->dgrams[i].next_free = i + 1 < n->opts.dgram_slots ? (int)i + 1 : -1;
+    n->dgram_free = 0;
+    if (!n->opts.no_multishot && setup_bufs(n) == 0) {
+        n->info.buf_ring = true;
+        n->info.multishot_recv = true;
+    }
+    n->info.multishot_accept = !n->opts.no_multishot;
+    return 0;
+}
+
+int casty_net_uring_create(const casty_net_uring_opts *opts, casty_net **out)
+{
+    if (!out)
+        return -EINVAL;
+    *out = NULL;
+    nu_net *n;
+    int rc = net_new(opts, &n);
+    if (rc < 0)
+        return rc;
+    rc = setup_ring(n);
     if (rc < 0) {
         casty__mem_free(n);
         return rc;
     }
-    n->dgrams = casty__mem_calloc(o.dgram_slots, sizeof(*n->dgrams));
-    if (!n->dgrams) {
+    rc = net_finish(n);
+    if (rc < 0) {
         casty_net_uring_destroy(&n->base);
-        return -ENOMEM;
+        return rc;
     }
-    for (uint32_t i = 0; i < o.dgram_slots; i++)
-        n->dgrams[i].next_free = i + 1 < o.dgram_slots ? (int)i + 1 : -1;
-    n->dgram_free = 0;
-    if (!o.no_multishot && setup_bufs(n) == 0) {
-        n->info.buf_ring = true;
-        n->info.multishot_recv = true;
-    }
-    n->info.multishot_accept = !o.no_multishot;
     *out = &n->base;
     return 0;
+}
+
+int casty__net_uring_attach(struct io_uring *ring, bool single_issuer,
+                            const casty_net_uring_opts *opts, casty_net **out)
+{
+    if (!ring || !out)
+        return -EINVAL;
+    *out = NULL;
+    nu_net *n;
+    int rc = net_new(opts, &n);
+    if (rc < 0)
+        return rc;
+    n->ring = ring;
+    n->borrowed = true;
+    n->info.single_issuer = single_issuer;
+    rc = net_finish(n);
+    if (rc < 0) {
+        casty_net_uring_destroy(&n->base);
+        return rc;
+    }
+    *out = &n->base;
+    return 0;
+}
+
+void casty__net_uring_after(casty_net *net)
+{
+    nu_net *n = (nu_net *)net;
+    fire_timers(n);
+    do_rearms(n);
+}
+
+uint64_t casty__net_uring_next_timer(casty_net *net)
+{
+    nu_net *n = (nu_net *)net;
+    t_trim(n);
+    return n->tcount ? n->theap[0].deadline : UINT64_MAX;
+}
+
+void casty__net_uring_complete(casty_net *net, uint64_t user_data, int res, uint32_t flags)
+{
+    casty__nu_complete((nu_net *)net, user_data, res, flags);
 }
 
 void casty_net_uring_destroy(casty_net *net)
@@ -728,8 +792,20 @@ void casty_net_uring_destroy(casty_net *net)
         return;
     nu_net *n = (nu_net *)net;
     n->destroying = true;
-    /* Tearing the ring down first makes the kernel drop every pending op. */
-    io_uring_queue_exit(&n->ring);
+    /*
+     * An own ring: tearing it down first makes the kernel drop every pending
+     * op. A shard's ring lives on (and is torn down right after, by the
+     * shard): give back the buffer group, and closing the sockets ends
+     * their operations.
+     */
+    if (!n->ring) {
+        /* setup_ring failed: nothing else exists yet */
+    } else if (n->borrowed) {
+        if (n->br)
+            io_uring_unregister_buf_ring(n->ring, NU_BGID);
+    } else {
+        io_uring_queue_exit(n->ring);
+    }
     for (int i = 0; i < n->nslots; i++) {
         nu_slot *s = n->slots[i];
         if (s->fd >= 0)

@@ -54,4 +54,19 @@ int casty_net_uring_poll(casty_net *net, uint64_t timeout_ns);
 
 void casty_net_uring_info_get(casty_net *net, casty_net_uring_info *out);
 
+/*
+ * Shard embedding (io/uring.c): a net on a ring that its shard owns, submits
+ * and reaps. The shard hands each completion whose user_data is not its own
+ * to casty__net_uring_complete(), calls casty__net_uring_after() once per
+ * batch (due timers, re-arms), and bounds its sleep by
+ * casty__net_uring_next_timer() (absolute CLOCK_MONOTONIC ns, or UINT64_MAX).
+ * The net's user_data values never equal UINT64_MAX (the shard's own tag).
+ */
+struct io_uring;
+int casty__net_uring_attach(struct io_uring *ring, bool single_issuer,
+                            const casty_net_uring_opts *opts, casty_net **out);
+void casty__net_uring_complete(casty_net *net, uint64_t user_data, int res, uint32_t flags);
+void casty__net_uring_after(casty_net *net);
+uint64_t casty__net_uring_next_timer(casty_net *net);
+
 #endif

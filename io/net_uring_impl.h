@@ -89,7 +89,9 @@ typedef struct nu_timer_ref {
 
 typedef struct nu_net {
     casty_net base;
-    struct io_uring ring;
+    struct io_uring *ring; /* own_ring, or a shard's (borrowed) */
+    struct io_uring own_ring;
+    bool borrowed;
     casty_net_uring_opts opts;
     casty_net_uring_info info;
     nu_slot **slots;
@@ -118,6 +120,7 @@ static inline uint64_t nu_ud(int op, int slot, uint32_t gen)
 
 /* io/net_uring.c */
 struct io_uring_sqe *casty__nu_sqe(nu_net *n);
+void casty__nu_complete(nu_net *n, uint64_t ud, int res, uint32_t flags);
 nu_slot *casty__nu_slot_new(nu_net *n, uint8_t kind);
 nu_slot *casty__nu_slot_get(nu_net *n, int h);
 void casty__nu_slot_release(nu_net *n, nu_slot *s);

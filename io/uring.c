@@ -17,8 +17,10 @@
 
 #include "alloc/heap.h"
 #include "core/assert.h"
+#include "io/net_uring.h"
 
-#define EFD_TAG ((uint64_t)1)
+/* The eventfd read; every other completion belongs to the shard's net. */
+#define EFD_TAG UINT64_MAX
 
 static int ring_setup(casty_io *io, struct io_uring *ring, uint32_t entries)
 {
@@ -75,12 +77,16 @@ void casty__io_destroy(casty_io *io)
 {
     if (!io->ring)
         return;
+    if (io->net) {
+        casty_net_uring_destroy(io->net);
+        io->net = NULL;
+    }
     io_uring_queue_exit(io->ring);
     casty__mem_free(io->ring);
     io->ring = NULL;
 }
 
-/* Consume every ready completion; the only one today is the eventfd read. */
+/* Consume every ready completion: the eventfd read, and the net's operations. */
 static void reap(casty_io *io)
 {
     struct io_uring *ring = io->ring;
@@ -88,13 +94,33 @@ static void reap(casty_io *io)
     unsigned head, seen = 0;
     io_uring_for_each_cqe(ring, head, cqe)
     {
-        if (io_uring_cqe_get_data64(cqe) == EFD_TAG)
+        uint64_t ud = io_uring_cqe_get_data64(cqe);
+        if (ud == EFD_TAG)
             io->efd_armed = false;
+        else if (io->net)
+            casty__net_uring_complete(io->net, ud, cqe->res, cqe->flags);
         seen++;
     }
     if (seen)
         io_uring_cq_advance(ring, seen);
+    if (io->net)
+        casty__net_uring_after(io->net); /* due timers, re-armed receives */
     arm_eventfd(io);
+}
+
+struct casty_net *casty__io_net(casty_io *io, int *err)
+{
+    if (io->net || !io->ring)
+        return io->net;
+    int rc = casty__net_uring_attach(io->ring, io->single_issuer, NULL, &io->net);
+    if (rc < 0 && err)
+        *err = rc;
+    return io->net;
+}
+
+uint64_t casty__io_next_deadline(casty_io *io)
+{
+    return io->net ? casty__net_uring_next_timer(io->net) : UINT64_MAX;
 }
 
 void casty__io_wait(casty_io *io, uint64_t timeout_ns)
@@ -123,7 +149,7 @@ void casty__io_poll(casty_io *io)
         io->submits++;
     }
     /* With DEFER_TASKRUN, completions are only posted when we enter for events. */
-    if (io->defer_taskrun && !io->efd_armed)
+    if (io->defer_taskrun && (!io->efd_armed || io->net))
         io_uring_get_events(ring);
     reap(io);
 }

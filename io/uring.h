@@ -10,8 +10,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct casty_net;
+
 typedef struct casty_io {
     void *ring; /* struct io_uring, allocated by io/uring.c */
+    struct casty_net *net; /* sockets on this ring (io/net_uring.h), created on first use */
     int eventfd;
     bool efd_armed;
     bool single_issuer;
@@ -32,6 +35,15 @@ void casty__io_wait(casty_io *io, uint64_t timeout_ns);
 
 /* Reap completions without blocking (and submit queued SQEs if any). */
 void casty__io_poll(casty_io *io);
+
+/*
+ * The shard's network (io/net.h) on this ring, created on first use; NULL if
+ * it cannot be (then errno-style *err). Owner thread only.
+ */
+struct casty_net *casty__io_net(casty_io *io, int *err);
+
+/* Absolute deadline of the net's earliest timer, or UINT64_MAX. */
+uint64_t casty__io_next_deadline(casty_io *io);
 
 /* Wake the shard sleeping on `eventfd`. Any thread. */
 void casty__io_wake(int eventfd);

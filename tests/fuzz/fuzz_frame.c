@@ -30,9 +30,9 @@ typedef struct seen {
 typedef struct outcome {
     seen frames[MAX_SEEN];
     size_t nframes;
-    int final;         /* 0: ran out of input; else the sticky error */
-    size_t consumed;   /* total bytes consumed */
-    uint32_t have;     /* bytes buffered at the end */
+    int final;       /* 0: ran out of input; else the sticky error */
+    size_t consumed; /* total bytes consumed */
+    uint32_t have;   /* bytes buffered at the end */
     casty_frame_stats stats;
 } outcome;
 
@@ -121,11 +121,13 @@ static void run(const uint8_t *data, size_t size, int mode, uint32_t max_frame, 
     uint64_t rng = XXH3_64bits(data, size);
     size_t pos = 0, frame_at = 0;
     while (pos < size && o->final == 0) {
-        size_t chunk = size - pos;
+        size_t left = size - pos, chunk = left;
         if (mode == 1)
             chunk = 1;
-        else if (mode == 2 && chunk > 1)
-            chunk = 1 + next_rand(&rng) % (next_rand(&rng) & 1 ? 16 : chunk);
+        else if (mode == 2)
+            chunk = 1 + next_rand(&rng) % (next_rand(&rng) & 1 ? 16 : left); /* often tiny */
+        if (chunk > left)
+            chunk = left;
         o->final = feed_chunk(&d, data, size, pos, chunk, &frame_at, o);
         pos += chunk;
     }

@@ -17,8 +17,7 @@ CASTY_MESSAGE(FzScalars, int8_t i8; uint8_t u8; int16_t i16; uint16_t u16; int32
 CASTY_MESSAGE(FzArrays, char name[8]; uint8_t blob[5]; char big[300]; unsigned char one[1];
               char tiny[1]; bool after);
 CASTY_MESSAGE(FzRefs, casty_ref a; int16_t k; casty_ref b);
-CASTY_MESSAGE(FzMixed, bool a; char s[2]; uint64_t x; uint8_t b[3]; casty_ref r; float f;
-              short h);
+CASTY_MESSAGE(FzMixed, bool a; char s[2]; uint64_t x; uint8_t b[3]; casty_ref r; float f; short h);
 CASTY_MESSAGE(FzEmpty);
 CASTY_PROTOCOL(FzMsg, FzScalars, FzArrays, FzRefs, FzMixed, FzEmpty);
 

@@ -32,7 +32,9 @@ t_conn *casty__t_conn_new(casty_transport *t, int h, bool dialer, const casty_ad
     t_conn *c = casty__mem_calloc(1, sizeof(*c));
     if (!c)
         return NULL;
-    if (casty_frame_decoder_init(&c->dec, t->cfg.max_message + 64) < 0) {
+    /* Larger messages arrive fragmented, so no frame needs more than a fragment: a peer can
+     * make us buffer at most one fragment per connection (plus one reassembly <= max_message). */
+    if (casty_frame_decoder_init(&c->dec, t->cfg.frag_size + 64) < 0) {
         casty__mem_free(c);
         return NULL;
     }

@@ -15,13 +15,26 @@
 #include "cluster/transport_impl.h"
 #include "core/assert.h"
 
-static uint64_t rng_next(casty_transport *t)
+uint64_t casty__t_rng(casty_transport *t)
 {
     /* splitmix64: cheap and seedable, so simulated reconnects are reproducible. */
     uint64_t z = (t->rng += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
+}
+
+/* A handshake nonce: random, or (simulation) from the seeded PRNG. */
+void casty__t_nonce(casty_transport *t, uint8_t *out)
+{
+    if (!t->cfg.nonces_from_seed) {
+        casty_auth_random(out, CASTY_NONCE_LEN);
+        return;
+    }
+    for (uint32_t i = 0; i < CASTY_NONCE_LEN; i += 8) {
+        uint64_t r = casty__t_rng(t);
+        memcpy(out + i, &r, 8);
+    }
 }
 
 /* ---- peers ---- */
@@ -250,7 +263,7 @@ static void schedule_redial(casty_transport *t, t_peer *p)
         return;
     uint64_t b = p->backoff_ns ? p->backoff_ns : t->cfg.backoff_min_ns;
     uint64_t jitter = b * t->cfg.backoff_jitter_pct / 100;
-    uint64_t delay = b - jitter + (jitter ? rng_next(t) % (2 * jitter + 1) : 0);
+    uint64_t delay = b - jitter + (jitter ? casty__t_rng(t) % (2 * jitter + 1) : 0);
     p->backoff_ns = b * 2 > t->cfg.backoff_max_ns ? t->cfg.backoff_max_ns : b * 2;
     p->redial_timer = casty_net_timer(t->net, delay, on_redial, p, (uint64_t)(uintptr_t)t);
 }
@@ -338,6 +351,8 @@ static int check_config(const casty_transport_config *cfg)
             return -EINVAL;
     if (cfg->max_message > CASTY_FRAME_MAX_LIMIT - 64 || cfg->backoff_jitter_pct > 100)
         return -EINVAL;
+    if (cfg->nonces_from_seed && cfg->key)
+        return -EINVAL; /* predictable nonces would void the key's proofs */
     if (cfg->frag_size && (cfg->frag_size < 1024 || cfg->frag_size > (1u << 20)))
         return -EINVAL;
     if (cfg->backoff_max_ns && cfg->backoff_min_ns > cfg->backoff_max_ns)

@@ -20,8 +20,9 @@
  *     tells the sender when it has drained to half.
  *   - Reconnect with exponential backoff and jitter to every peer added with
  *     casty_transport_add_peer. Frames not yet handed to the kernel survive a
- *     reconnect; frames in flight when a connection breaks are lost (counted):
- *     delivery is at most once, in order, per connection.
+ *     reconnect; frames in flight when a connection breaks (in our pending
+ *     send, counted, or already in the kernel's buffers) are lost: delivery
+ *     is at most once, in order, per connection.
  *   - Simultaneous dials resolve deterministically: the connection dialed by
  *     the lower node id wins.
  *
@@ -56,6 +57,8 @@ typedef struct casty_transport_config {
     uint32_t backoff_jitter_pct;             /* 0..100; default 0 means 20 */
     uint64_t handshake_timeout_ns;           /* 0 = 5 s */
     uint64_t seed;                           /* jitter PRNG (simulation determinism) */
+    bool nonces_from_seed; /* simulation only: handshake nonces from `seed`, so a run replays
+                              exactly; refused (-EINVAL) together with a key */
 } casty_transport_config;
 
 typedef enum casty_peer_event {

@@ -228,7 +228,7 @@ static void on_hello(t_conn *c, const casty_frame *f)
     if (p && !tie_break(c, p))
         return;
     memcpy(c->nonce_d, h.nonce, CASTY_NONCE_LEN);
-    casty_auth_random(c->nonce_a, CASTY_NONCE_LEN);
+    casty__t_nonce(t, c->nonce_a);
     casty_hello w;
     hello_fill(c, &w, c->nonce_a);
     if (c->keyed) {
@@ -522,7 +522,7 @@ void casty__t_conn_event(void *user, const casty_net_event *ev)
             casty__t_conn_drop(c, ev->result);
             break;
         }
-        casty_auth_random(c->nonce_d, CASTY_NONCE_LEN);
+        casty__t_nonce(t, c->nonce_d);
         c->state = TC_HELLO_SENT;
         casty_hello h;
         hello_fill(c, &h, c->nonce_d);

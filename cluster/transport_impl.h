@@ -92,6 +92,8 @@ struct casty_transport {
 };
 
 /* cluster/transport.c */
+uint64_t casty__t_rng(casty_transport *t);
+void casty__t_nonce(casty_transport *t, uint8_t *out);
 t_peer *casty__t_peer_find(casty_transport *t, uint64_t id);
 t_peer *casty__t_peer_new(casty_transport *t, uint64_t id, const casty_addr *addr);
 void casty__t_mark_dirty(t_conn *c);

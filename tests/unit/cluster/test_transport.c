@@ -766,6 +766,10 @@ static void test_argument_validation(void **state)
     cfg.backoff_jitter_pct = 101;
     assert_int_equal(casty_transport_create(net, &cfg, &cb, &t), -EINVAL);
     tn_config(&cfg, "test", 1);
+    cfg.key = KEY_A;
+    cfg.nonces_from_seed = true; /* predictable nonces with a key: refused */
+    assert_int_equal(casty_transport_create(net, &cfg, &cb, &t), -EINVAL);
+    tn_config(&cfg, "test", 1);
     assert_int_equal(casty_transport_create(net, &cfg, &cb, &t), 0);
     casty_addr any = {.ip = 0x7f000001u, .port = 1};
     assert_int_equal(casty_transport_add_peer(t, 1, &any), -EINVAL); /* itself */

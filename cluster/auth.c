@@ -89,8 +89,9 @@ void casty_auth_seal(casty_auth_session *s, uint8_t *frame, uint32_t payload_len
     } else {
         /* Tag only: an empty message (libsodium wants non-null pointers even so). */
         uint8_t none = 0;
-        crypto_aead_chacha20poly1305_ietf_encrypt_detached(
-            &none, tag, &taglen, &none, 0, frame, CASTY_FRAME_HDR + payload_len, NULL, nonce, s->tx);
+        crypto_aead_chacha20poly1305_ietf_encrypt_detached(&none, tag, &taglen, &none, 0, frame,
+                                                           CASTY_FRAME_HDR + payload_len, NULL,
+                                                           nonce, s->tx);
     }
 }
 

@@ -46,9 +46,9 @@ void casty_auth_proof(const uint8_t key[CASTY_AUTH_KEY_LEN], int role, const uin
 bool casty_auth_proof_ok(const uint8_t *a, const uint8_t *b);
 
 /* Derive the session's two keys for `role` (the peer derives them swapped). */
-void casty_auth_session_init(casty_auth_session *s, const uint8_t key[CASTY_AUTH_KEY_LEN],
-                             int role, const uint8_t *nonce_d, const uint8_t *nonce_a,
-                             uint64_t id_d, uint64_t id_a, bool encrypt);
+void casty_auth_session_init(casty_auth_session *s, const uint8_t key[CASTY_AUTH_KEY_LEN], int role,
+                             const uint8_t *nonce_d, const uint8_t *nonce_a, uint64_t id_d,
+                             uint64_t id_a, bool encrypt);
 
 /*
  * Seal one frame in place: `frame` is header + payload + 16 tag bytes, header

@@ -68,8 +68,8 @@ typedef struct casty_frame {
 } casty_frame;
 
 typedef struct casty_frame_stats {
-    uint64_t frames;       /* frames decoded */
-    uint64_t bad_magic;    /* errors, each counted once per stream */
+    uint64_t frames;    /* frames decoded */
+    uint64_t bad_magic; /* errors, each counted once per stream */
     uint64_t bad_version;
     uint64_t bad_type;
     uint64_t bad_flags;
@@ -119,18 +119,18 @@ bool casty_frame_type_known(uint8_t type);
 
 /* ---- handshake bodies (HELLO / WELCOME, REFUSE / CLOSE) ---- */
 
-#define CASTY_PROTO_VERSION   1u
+#define CASTY_PROTO_VERSION    1u
 #define CASTY_CLUSTER_NAME_MAX 63u
-#define CASTY_NONCE_LEN       32u
-#define CASTY_HELLO_MAC_LEN   32u
+#define CASTY_NONCE_LEN        32u
+#define CASTY_HELLO_MAC_LEN    32u
 
 #define CASTY_HELLO_F_KEYED 0x1u /* the sender is configured with a shared key */
 
 typedef struct casty_hello {
     uint16_t proto_version;
-    uint16_t flags;                        /* CASTY_HELLO_F_* */
+    uint16_t flags;                           /* CASTY_HELLO_F_* */
     char cluster[CASTY_CLUSTER_NAME_MAX + 1]; /* NUL-terminated, 1..63 bytes, printable */
-    uint64_t node_id;                      /* nonzero */
+    uint64_t node_id;                         /* nonzero */
     uint64_t incarnation;
     uint32_t adv_ip; /* the address the sender listens on (host order) */
     uint16_t adv_port;
@@ -141,13 +141,13 @@ typedef struct casty_hello {
 
 /* Refusal reasons (also used by CLOSE). */
 typedef enum casty_refuse_code {
-    CASTY_REFUSE_CLUSTER = 1,  /* different cluster name */
-    CASTY_REFUSE_VERSION = 2,  /* unsupported protocol version */
-    CASTY_REFUSE_AUTH = 3,     /* key missing, different, or proof wrong */
-    CASTY_REFUSE_NODE_ID = 4,  /* node id clash (same id as the acceptor) or zero */
-    CASTY_REFUSE_DUPLICATE = 5,/* the pair already has a connection (tie-break loser) */
-    CASTY_REFUSE_SHUTDOWN = 6, /* the node is leaving */
-    CASTY_REFUSE_PROTOCOL = 7, /* malformed handshake */
+    CASTY_REFUSE_CLUSTER = 1,   /* different cluster name */
+    CASTY_REFUSE_VERSION = 2,   /* unsupported protocol version */
+    CASTY_REFUSE_AUTH = 3,      /* key missing, different, or proof wrong */
+    CASTY_REFUSE_NODE_ID = 4,   /* node id clash (same id as the acceptor) or zero */
+    CASTY_REFUSE_DUPLICATE = 5, /* the pair already has a connection (tie-break loser) */
+    CASTY_REFUSE_SHUTDOWN = 6,  /* the node is leaving */
+    CASTY_REFUSE_PROTOCOL = 7,  /* malformed handshake */
 } casty_refuse_code;
 
 typedef struct casty_refuse {

@@ -69,8 +69,7 @@ typedef enum casty_peer_event {
 typedef struct casty_transport_callbacks {
     void *user;
     /* An application frame (type in CASTY_FRAME_APP_MIN..MAX), reassembled if fragmented. */
-    void (*on_frame)(void *user, uint64_t peer, uint8_t type, const uint8_t *payload,
-                     uint32_t len);
+    void (*on_frame)(void *user, uint64_t peer, uint8_t type, const uint8_t *payload, uint32_t len);
     void (*on_peer)(void *user, uint64_t peer, casty_peer_event ev, const casty_addr *addr,
                     uint64_t incarnation, int reason);
     /* A lane that returned -EAGAIN to this peer has drained to half. */
@@ -83,12 +82,12 @@ typedef struct casty_transport_callbacks {
 typedef struct casty_transport_stats {
     uint64_t frames_sent, frames_recv;
     uint64_t bytes_sent, bytes_recv;
-    uint64_t sends;         /* sendmsg operations (frames_sent / sends = batch) */
+    uint64_t sends; /* sendmsg operations (frames_sent / sends = batch) */
     uint64_t connects, accepts, handshakes, refused, reconnects;
-    uint64_t mac_failures;  /* frames dropped: bad tag */
-    uint64_t decode_errors; /* streams closed: corrupt framing */
-    uint64_t lost_in_flight;/* frames handed to a connection that broke */
-    uint64_t dropped_eagain;/* sends refused because a lane was full */
+    uint64_t mac_failures;   /* frames dropped: bad tag */
+    uint64_t decode_errors;  /* streams closed: corrupt framing */
+    uint64_t lost_in_flight; /* frames handed to a connection that broke */
+    uint64_t dropped_eagain; /* sends refused because a lane was full */
 } casty_transport_stats;
 
 /* Bind and listen. 0, or -EINVAL (bad config), -ENOMEM, or the bind error. */

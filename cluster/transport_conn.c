@@ -255,8 +255,8 @@ static void on_auth(t_conn *c, const casty_frame *f)
 {
     casty_transport *t = c->t;
     uint8_t want[CASTY_AUTH_PROOF_LEN];
-    casty_auth_proof(t->key, CASTY_AUTH_DIALER, c->nonce_d, c->nonce_a, c->peer_id,
-                     t->cfg.node_id, want);
+    casty_auth_proof(t->key, CASTY_AUTH_DIALER, c->nonce_d, c->nonce_a, c->peer_id, t->cfg.node_id,
+                     want);
     if (f->len != CASTY_AUTH_PROOF_LEN || !casty_auth_proof_ok(f->payload, want)) {
         casty__t_conn_refuse(c, CASTY_REFUSE_AUTH, "wrong shared key");
         return;
@@ -367,8 +367,8 @@ static int on_frag(t_conn *c, const casty_frame *f, const uint8_t *payload, uint
         uint8_t type = payload[0];
         uint32_t total = (uint32_t)payload[1] | (uint32_t)payload[2] << 8 |
                          (uint32_t)payload[3] << 16 | (uint32_t)payload[4] << 24;
-        if (type < CASTY_FRAME_APP_MIN || type > CASTY_FRAME_APP_MAX || total > t->cfg.max_message ||
-            total < len - 5 || !(f->flags & CASTY_FRAME_F_MORE))
+        if (type < CASTY_FRAME_APP_MIN || type > CASTY_FRAME_APP_MAX ||
+            total > t->cfg.max_message || total < len - 5 || !(f->flags & CASTY_FRAME_F_MORE))
             return -EBADMSG;
         c->frag = casty__mem_alloc(total ? total : 1);
         if (!c->frag)
@@ -433,8 +433,11 @@ static void on_up_frame(t_conn *c, const casty_frame *f)
                              (uint8_t)(c->keyed ? CASTY_FRAME_F_MAC : 0), NULL, 0) == 0)
             casty__t_mark_dirty(c);
         return;
-    case CASTY_FRAME_PONG: return;
-    case CASTY_FRAME_CLOSE: casty__t_conn_drop(c, -ESHUTDOWN); return;
+    case CASTY_FRAME_PONG:
+        return;
+    case CASTY_FRAME_CLOSE:
+        casty__t_conn_drop(c, -ESHUTDOWN);
+        return;
     case CASTY_FRAME_FRAG: {
         int rc = on_frag(c, f, payload, f->len);
         if (rc < 0) {
@@ -443,7 +446,8 @@ static void on_up_frame(t_conn *c, const casty_frame *f)
         }
         return;
     }
-    default: break;
+    default:
+        break;
     }
     if (f->type < CASTY_FRAME_APP_MIN || f->type > CASTY_FRAME_APP_MAX) {
         /* A handshake frame after the handshake. (Control frames may sit between fragments.) */
@@ -457,11 +461,15 @@ static void on_up_frame(t_conn *c, const casty_frame *f)
 static void on_frame(t_conn *c, const casty_frame *f)
 {
     switch (c->state) {
-    case TC_UP: on_up_frame(c, f); return;
+    case TC_UP:
+        on_up_frame(c, f);
+        return;
     case TC_CLOSING:
     case TC_DEAD:
-    case TC_CONNECTING: return;
-    default: break;
+    case TC_CONNECTING:
+        return;
+    default:
+        break;
     }
     if (f->type == CASTY_FRAME_REFUSE) {
         on_refuse(c, f);
@@ -529,12 +537,19 @@ void casty__t_conn_event(void *user, const casty_net_event *ev)
         if (send_hello(c, CASTY_FRAME_HELLO, &h) < 0)
             casty__t_conn_drop(c, -ENOMEM);
         break;
-    case CASTY_NET_RECV: on_bytes(c, ev->data, ev->len); break;
-    case CASTY_NET_CLOSED: casty__t_conn_drop(c, ev->result ? ev->result : -ECONNRESET); break;
-    case CASTY_NET_SENT: casty__t_sent(c, ev->result); break;
+    case CASTY_NET_RECV:
+        on_bytes(c, ev->data, ev->len);
+        break;
+    case CASTY_NET_CLOSED:
+        casty__t_conn_drop(c, ev->result ? ev->result : -ECONNRESET);
+        break;
+    case CASTY_NET_SENT:
+        casty__t_sent(c, ev->result);
+        break;
     case CASTY_NET_ACCEPT:
     case CASTY_NET_DGRAM:
-    case CASTY_NET_TIMER: break;
+    case CASTY_NET_TIMER:
+        break;
     }
     casty__t_leave(t);
 }

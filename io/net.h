@@ -67,15 +67,15 @@ typedef void (*casty_net_fn)(void *user, const casty_net_event *ev);
 
 /* Counters every backend keeps (for the batching figures in perf/). */
 typedef struct casty_net_stats {
-    uint64_t submits;      /* kernel entries (uring) or scheduler steps (sim) */
-    uint64_t ops;          /* operations issued (SQEs or simulated ops) */
-    uint64_t bytes_sent;   /* stream bytes accepted by send completions */
-    uint64_t bytes_recv;   /* stream bytes delivered */
-    uint64_t dgrams_sent;  /* datagrams handed to the network */
-    uint64_t dgrams_recv;  /* datagrams delivered */
-    uint64_t dgrams_drop;  /* datagrams dropped locally (queue full, loss in sim) */
-    uint64_t accepts;      /* streams accepted */
-    uint64_t recv_bufs_out;/* uring: provided-buffer exhaustion events (ENOBUFS re-arms) */
+    uint64_t submits;       /* kernel entries (uring) or scheduler steps (sim) */
+    uint64_t ops;           /* operations issued (SQEs or simulated ops) */
+    uint64_t bytes_sent;    /* stream bytes accepted by send completions */
+    uint64_t bytes_recv;    /* stream bytes delivered */
+    uint64_t dgrams_sent;   /* datagrams handed to the network */
+    uint64_t dgrams_recv;   /* datagrams delivered */
+    uint64_t dgrams_drop;   /* datagrams dropped locally (queue full, loss in sim) */
+    uint64_t accepts;       /* streams accepted */
+    uint64_t recv_bufs_out; /* uring: provided-buffer exhaustion events (ENOBUFS re-arms) */
 } casty_net_stats;
 
 typedef struct casty_net casty_net;

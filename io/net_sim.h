@@ -36,23 +36,25 @@
  *   - Timers: one-shot, per node, on the virtual clock; FIFO among equal
  *     deadlines; cancel is exact.
  *
- * Op details not fixed by io/net.h (the io_uring backend should match them):
+ * Op details not fixed by io/net.h (chosen to match io/net_uring.c):
  *   - Handle numbers are dense per node; a freed number is reused only after
  *     at least 64 other numbers were freed, so a stale handle returns -EBADF
  *     (or -ENOENT for timer_cancel) in practice rather than hitting a new one.
- *     Timers share the numbering with sockets.
- *   - Bad handle: -EBADF. Handle of the wrong kind (send on a UDP socket,
- *     sendto on a stream, local_addr of a timer): -EINVAL. send before
- *     CONNECT: -ENOTCONN; after CLOSED or a failed connect: -EPIPE.
- *   - A failed CONNECT (result < 0) frees the handle before the callback:
- *     do not close it.
+ *     Timers share the numbering with sockets; close() also cancels a timer.
+ *   - No such handle, or a handle of the wrong kind (send on a UDP socket,
+ *     sendto on a stream, local_addr of a timer): -EBADF; timer_cancel of
+ *     anything but a pending timer: -ENOENT. A send with no bytes: -EINVAL.
+ *     send after CLOSED or a failed connect: -EPIPE.
+ *   - A send issued before CONNECT waits for it. If the connect fails, that
+ *     send reports SENT(-errno) first, then CONNECT(-errno); the handle is
+ *     freed after that callback (closing it in the callback is fine too).
  *   - A stream that dies with a send in flight reports SENT(-errno) before
  *     CLOSED (so the buffers are known to be free).
  *   - A paused stream also holds back its CLOSED(0) until resumed (EOF is
  *     seen by reading).
  *   - local_addr of a socket bound to IP 0 reports IP 0 (like getsockname).
  *   - sendto returns -EAGAIN when the node has CASTY_SIM_DGRAM_INFLIGHT_MAX
- *     datagrams in flight.
+ *     datagrams in flight; timer and delays above 2^62 ns: -EINVAL.
  *
  * Threads: a casty_sim and all its nodes belong to one thread.
  * Memory exhaustion inside casty_sim_step() aborts (an assertion): there is
@@ -81,8 +83,8 @@ typedef struct casty_sim_link {
     uint64_t delay_min_ns, delay_max_ns; /* one-way latency, uniform in [min, max] */
     uint32_t loss_ppm;                   /* datagram loss (TCP: retransmit delay), per million */
     uint32_t dup_ppm;                    /* datagram duplication, per million */
-    uint32_t reorder_ppm;    /* datagram gets an extra delay in [0, reorder_max_ns] */
-    uint64_t reorder_max_ns; /* (so that it overtakes, or is overtaken) */
+    uint32_t reorder_ppm;                /* datagram gets an extra delay in [0, reorder_max_ns] */
+    uint64_t reorder_max_ns;             /* (so that it overtakes, or is overtaken) */
 } casty_sim_link;
 
 /* TCP knobs; 0 in a field means its default. */

@@ -1,7 +1,8 @@
 /*
  * Internals of the simulated network shared by io/net_sim.c (the world,
- * nodes, handles, datagrams, timers, the event loop) and io/net_sim_tcp.c
- * (streams). Not for protocol code: it sees only io/net.h and io/net_sim.h.
+ * the event loop, nodes), io/net_sim_ops.c (handles, datagrams, timers) and
+ * io/net_sim_tcp.c (streams). Not for protocol code: that sees only io/net.h
+ * and io/net_sim.h.
  *
  * Invariants: an event that points at a connection holds one reference on
  * it; a connection is freed when no event points at it and neither end is
@@ -134,7 +135,15 @@ static inline sim_node *sim_node_of(casty_net *net)
     return (sim_node *)(void *)net;
 }
 
-/* -- net_sim.c: world services for net_sim_tcp.c -- */
+/* Longest delay an op accepts: now + delay cannot wrap for a century of virtual time. */
+#define SIM_DELAY_MAX_NS (UINT64_MAX >> 2)
+
+static inline uint64_t casty__sim_add_sat(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* -- net_sim.c: world services for the ops -- */
 
 uint64_t casty__sim_rand(casty_sim *sim);
 uint64_t casty__sim_below(casty_sim *sim, uint64_t n);
@@ -145,20 +154,31 @@ bool casty__sim_cut(casty_sim *sim, uint32_t ip_a, uint32_t ip_b);
 
 /* Room for n more events, so that an op can fail with -ENOMEM before changing anything. */
 int casty__sim_reserve(casty_sim *sim, uint32_t n);
+/* Queue *ev (its order is filled in here). Aborts on memory exhaustion. */
+void casty__sim_push(casty_sim *sim, casty_sim_ev *ev, sim_ev_kind kind);
 /* Queue an event at time_ns (never before now). Aborts on memory exhaustion. */
-void casty__sim_schedule(casty_sim *sim, uint64_t time_ns, sim_ev_kind kind, void *ptr,
-                         uint32_t a, uint32_t b);
+void casty__sim_schedule(casty_sim *sim, uint64_t time_ns, sim_ev_kind kind, void *ptr, uint32_t a,
+                         uint32_t b);
 
 /* The live node with this IP, or NULL; *tomb tells whether the host is up without a process. */
 sim_node *casty__sim_host(casty_sim *sim, uint32_t ip, bool *tomb);
+/* The node with this index, or NULL once killed. */
 sim_node *casty__sim_node_at(casty_sim *sim, uint32_t idx);
 
+/* -- net_sim_ops.c: handles and the stream-less ops -- */
+
+extern const casty_net_ops casty__sim_ops;
+/* A new handle (FIFO reuse after a quarantine): its number, or -ENOMEM/-EMFILE. */
 int casty__sim_handle_alloc(sim_node *n, sim_handle_kind kind, casty_net_fn fn, void *user);
 void casty__sim_handle_free(sim_node *n, int h);
 /* The handle h of node n if live, else NULL. */
 sim_handle *casty__sim_handle(sim_node *n, int h);
+/* The handle bound to port in that protocol (SIM_H_LISTEN or SIM_H_UDP), or -1. */
 int casty__sim_bound_find(const sim_node *n, sim_handle_kind kind, uint16_t port);
 uint16_t casty__sim_ephemeral(sim_node *n, sim_handle_kind kind);
+/* Run a datagram arrival (ptr of SIM_EV_DGRAM) or a timer event popped from the queue. */
+void casty__sim_run_dgram(casty_sim *sim, void *dgram);
+void casty__sim_run_timer(casty_sim *sim, const casty_sim_ev *ev);
 
 /* Call fn(user, ev) for node n: counts it and folds it into the trace hash. */
 void casty__sim_emit(sim_node *n, casty_net_fn fn, void *user, const casty_net_event *ev);

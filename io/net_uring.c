@@ -464,12 +464,23 @@ void casty__nu_complete(nu_net *n, uint64_t ud, int res, uint32_t flags)
     CASTY_ASSERT(idx < n->nslots);
     nu_slot *s = n->slots[idx];
     switch (op) {
-    case NU_OP_ACCEPT: on_accept(n, s, res, flags); break;
-    case NU_OP_CONNECT: on_connect(n, s, res); break;
-    case NU_OP_RECV: on_recv(n, s, res, flags); break;
-    case NU_OP_URECV: on_urecv(n, s, res, flags); break;
-    case NU_OP_SEND: on_send(n, s, res); break;
-    default: CASTY_ASSERT(!"unknown io op");
+    case NU_OP_ACCEPT:
+        on_accept(n, s, res, flags);
+        break;
+    case NU_OP_CONNECT:
+        on_connect(n, s, res);
+        break;
+    case NU_OP_RECV:
+        on_recv(n, s, res, flags);
+        break;
+    case NU_OP_URECV:
+        on_urecv(n, s, res, flags);
+        break;
+    case NU_OP_SEND:
+        on_send(n, s, res);
+        break;
+    default:
+        CASTY_ASSERT(!"unknown io op");
     }
 }
 
@@ -584,7 +595,8 @@ static void do_rearms(nu_net *n)
             uint32_t len = s->stash_len, gen = s->gen;
             s->stash = NULL;
             s->stash_len = s->stash_cap = 0;
-            casty_net_event ev = {.kind = CASTY_NET_RECV, .handle = s->index, .data = stash, .len = len};
+            casty_net_event ev = {
+                .kind = CASTY_NET_RECV, .handle = s->index, .data = stash, .len = len};
             casty__nu_deliver(s, &ev);
             casty__mem_free(stash);
             if (s->gen != gen)

@@ -40,8 +40,8 @@ typedef struct nu_slot {
     bool recv_armed; /* a recv/accept is in the kernel */
     bool paused;
     bool send_busy;
-    bool ended;    /* CLOSED (or a failed CONNECT) was delivered */
-    bool rearm;    /* needs its recv/accept re-armed at the end of this poll */
+    bool ended;     /* CLOSED (or a failed CONNECT) was delivered */
+    bool rearm;     /* needs its recv/accept re-armed at the end of this poll */
     bool multishot; /* the armed recv/accept is multishot */
     uint32_t gen;
     int fd;

@@ -13,7 +13,7 @@
 struct casty_net;
 
 typedef struct casty_io {
-    void *ring; /* struct io_uring, allocated by io/uring.c */
+    void *ring;            /* struct io_uring, allocated by io/uring.c */
     struct casty_net *net; /* sockets on this ring (io/net_uring.h), created on first use */
     int eventfd;
     bool efd_armed;

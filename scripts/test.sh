@@ -9,6 +9,8 @@
 #   --all       also run the tests labelled slow and perf_smoke
 #   --no-deps   skip scripts/deps.sh
 #   --no-bench  skip the perf smoke run (scripts/bench.sh --quick, Release)
+#   --no-fuzz   skip the fuzzers (scripts/fuzz.sh: each libFuzzer target for
+#               CASTY_FUZZ_SECONDS, default 60; skipped with --quick)
 #
 # Each build runs `ctest --output-on-failure -j2 --timeout 300`. A failing
 # build does not stop the others; a summary line per build is printed at the
@@ -25,6 +27,7 @@ usage() {
 quick=0
 all=0
 bench=1
+fuzz=1
 deps=1
 kinds=()
 for arg in "$@"; do
@@ -33,6 +36,7 @@ for arg in "$@"; do
     --all) all=1 ;;
     --no-deps) deps=0 ;;
     --no-bench) bench=0 ;;
+    --no-fuzz) fuzz=0 ;;
     debug | release | asan | tsan) kinds+=("$arg") ;;
     -h | --help)
         usage
@@ -53,8 +57,15 @@ if ((${#kinds[@]} == 0)); then
     fi
 fi
 
+if ((quick)); then
+    fuzz=0
+fi
 if ((deps)); then
-    bash scripts/deps.sh
+    if ((fuzz)); then
+        bash scripts/deps.sh --fuzz
+    else
+        bash scripts/deps.sh
+    fi
 fi
 
 # Sanitizer runtimes of GCC 12 can fail to start on kernels with a large
@@ -141,6 +152,18 @@ if ((bench)); then
         summary+=("$(printf '%-8s PASS  scripts/bench.sh --quick (%d s)' bench $((SECONDS - t0)))")
     else
         summary+=("$(printf '%-8s FAIL  scripts/bench.sh --quick (%d s)' bench $((SECONDS - t0)))")
+        failed=1
+    fi
+fi
+
+if ((fuzz)); then
+    echo
+    echo "==== test.sh: fuzz (${CASTY_FUZZ_SECONDS:-60} s per target) ===="
+    t0=$SECONDS
+    if bash scripts/fuzz.sh --no-deps --time "${CASTY_FUZZ_SECONDS:-60}"; then
+        summary+=("$(printf '%-8s PASS  scripts/fuzz.sh (%d s)' fuzz $((SECONDS - t0)))")
+    else
+        summary+=("$(printf '%-8s FAIL  scripts/fuzz.sh (%d s; logs: build/fuzz/logs/)' fuzz $((SECONDS - t0)))")
         failed=1
     fi
 fi

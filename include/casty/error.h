@@ -38,6 +38,12 @@ extern "C" {
     X(EDEADLK, EDEADLK, "the call would deadlock its own shard")          \
     X(EMFILE, EMFILE, "too many systems or open files")                   \
     X(EPROTOTYPE, EPROTOTYPE, "the actor speaks another protocol")        \
+    X(ENOSPC, ENOSPC, "output buffer or table too small")                 \
+    X(EILSEQ, EILSEQ, "checksum mismatch")                                \
+    X(ENOTCONN, ENOTCONN, "not connected to that node")                   \
+    X(ECONNREFUSED, ECONNREFUSED, "connection refused")                   \
+    X(EBADF, EBADF, "no such handle")                                     \
+    X(EPIPE, EPIPE, "the connection is closed")                           \
     X(EDEAD, CASTY_EDEAD, "the target actor is stopped")                  \
     X(ECRASHED, CASTY_ECRASHED, "the actor crashed handling the message") \
     X(ENOREPLY, CASTY_ENOREPLY, "the actor finished without replying")

@@ -53,6 +53,9 @@ static void check_frame(const casty_frame_decoder *d, const casty_frame *f, cons
     if (f->mac)
         FUZZ_CHECK(memcmp(f->mac, stream + at + CASTY_FRAME_HDR + f->len, CASTY_FRAME_MAC_LEN) ==
                    0);
+    /* Contiguous, as frame.h promises: the header sits just before the payload, the MAC after. */
+    FUZZ_CHECK(memcmp(f->payload - CASTY_FRAME_HDR, stream + at, CASTY_FRAME_HDR) == 0);
+    FUZZ_CHECK(!f->mac || f->mac == f->payload + f->len);
     /* The header is canonical: re-encoding the frame gives the same 12 bytes. */
     uint8_t hdr[CASTY_FRAME_HDR];
     FUZZ_CHECK(casty_frame_header(hdr, f->type, f->flags, f->payload, f->len) == 0);

@@ -123,7 +123,7 @@ static inline void tn_config(casty_transport_config *cfg, const char *cluster, u
     cfg->node_id = id;
     cfg->incarnation = 1;
     cfg->listen.ip = 0x7f000001u;
-    cfg->backoff_min_ns = 5000000;  /* tests want quick reconnects */
+    cfg->backoff_min_ns = 5000000; /* tests want quick reconnects */
     cfg->backoff_max_ns = 50000000;
     cfg->seed = id;
 }

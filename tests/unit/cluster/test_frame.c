@@ -69,8 +69,14 @@ static void assert_frame(const casty_frame *f, uint8_t type, uint8_t flags, cons
     assert_int_equal(f->len, len);
     if (len)
         assert_memory_equal(f->payload, payload, len);
+    /* The frame is contiguous, wherever it lies: its header sits just before the payload. */
+    const uint8_t *hdr = f->payload - CASTY_FRAME_HDR;
+    assert_int_equal(hdr[0], CASTY_FRAME_MAGIC);
+    assert_int_equal(hdr[2], type);
+    assert_int_equal(hdr[3], flags);
+    assert_int_equal(hdr[4] | hdr[5] << 8 | hdr[6] << 16 | (uint32_t)hdr[7] << 24, len);
     if (flags & CASTY_FRAME_F_MAC) {
-        assert_non_null(f->mac);
+        assert_ptr_equal(f->mac, f->payload + len);
         for (uint32_t i = 0; i < CASTY_FRAME_MAC_LEN; i++)
             assert_int_equal(f->mac[i], MAC_FILL);
     } else {

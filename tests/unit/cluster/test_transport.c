@@ -14,7 +14,7 @@
 #include "io/net_uring.h"
 #include "support/tnode.h"
 
-static const uint8_t KEY_A[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+static const uint8_t KEY_A[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
                                   17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
 static const uint8_t KEY_B[32] = {9, 9, 9};
 
@@ -165,8 +165,8 @@ static void test_seed_learns_node_id(void **state)
     stop(&b);
 }
 
-static void refusal_case(const char *cluster_a, const char *cluster_b, uint64_t id_a,
-                         uint64_t id_b, const uint8_t *key_a, const uint8_t *key_b, int code)
+static void refusal_case(const char *cluster_a, const char *cluster_b, uint64_t id_a, uint64_t id_b,
+                         const uint8_t *key_a, const uint8_t *key_b, int code)
 {
     casty_transport_config ca, cb;
     tn_config(&ca, cluster_a, id_a);
@@ -552,7 +552,8 @@ static void proxy_event(void *user, const casty_net_event *ev)
     case CASTY_NET_CLOSED:
     case CASTY_NET_SENT:
     case CASTY_NET_DGRAM:
-    case CASTY_NET_TIMER: break;
+    case CASTY_NET_TIMER:
+        break;
     }
 }
 
@@ -724,9 +725,17 @@ static void test_million_frames_each_way(void **state)
     pthread_barrier_init(&ready, NULL, 2);
     casty_addr addr_a = {0}, addr_b = {0};
     _Atomic int done = 0;
-    struct side a = {.id = 1, .peer = 2, .peer_addr = &addr_b, .ready = &ready, .publish = &addr_a,
+    struct side a = {.id = 1,
+                     .peer = 2,
+                     .peer_addr = &addr_b,
+                     .ready = &ready,
+                     .publish = &addr_a,
                      .done = &done};
-    struct side b = {.id = 2, .peer = 1, .peer_addr = &addr_a, .ready = &ready, .publish = &addr_b,
+    struct side b = {.id = 2,
+                     .peer = 1,
+                     .peer_addr = &addr_a,
+                     .ready = &ready,
+                     .publish = &addr_b,
                      .done = &done};
     pthread_t ta, tb;
     pthread_create(&ta, NULL, side_main, &a);
@@ -779,12 +788,10 @@ static void test_argument_validation(void **state)
     assert_int_equal(casty_transport_send(t, 2, 5, 0, "x", 1), -EINVAL); /* not an app type */
     assert_int_equal(casty_transport_send(t, 2, TN_PLAIN_TYPE, 0x80, "x", 1), -EINVAL);
     assert_int_equal(casty_transport_send(t, 2, TN_PLAIN_TYPE, 0, NULL, 1), -EINVAL);
-    assert_int_equal(casty_transport_send(t, 2, TN_PLAIN_TYPE, 0, "x", (16u << 20) + 1),
-                     -EMSGSIZE);
+    assert_int_equal(casty_transport_send(t, 2, TN_PLAIN_TYPE, 0, "x", (16u << 20) + 1), -EMSGSIZE);
     static uint8_t big[70000];
-    assert_int_equal(casty_transport_send(t, 2, TN_PLAIN_TYPE, CASTY_SEND_CONTROL, big,
-                                          sizeof(big)),
-                     -EMSGSIZE);
+    assert_int_equal(
+        casty_transport_send(t, 2, TN_PLAIN_TYPE, CASTY_SEND_CONTROL, big, sizeof(big)), -EMSGSIZE);
     assert_int_equal(casty_transport_remove_peer(t, 2), 0);
     assert_int_equal(casty_transport_remove_peer(t, 2), -ENOENT);
     casty_transport_destroy(t);

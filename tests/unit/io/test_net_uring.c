@@ -53,7 +53,9 @@ static void on_event(void *user, const casty_net_event *ev)
         r->sent_result = ev->result;
         r->last_tag = ev->tag;
         break;
-    case CASTY_NET_DGRAM: r->dgrams++; break;
+    case CASTY_NET_DGRAM:
+        r->dgrams++;
+        break;
     case CASTY_NET_TIMER:
         if (r->timers < 8)
             r->timer_order[r->timers] = ev->tag;

@@ -147,7 +147,7 @@ ROWS = [
 
 # Secondary figures shown next to a row (metric keys of the same line).
 ALSO = {"W3": ["maxrss_kb"], "W5": ["peak_rss_kb"], "W6": ["p99_ns", "p999_ns"],
-        "W2": ["ns_per_msg", "oneway_p99_ns"], "T1": ["frames_per_send", "p99_ns"]}
+        "W2": ["ns_per_msg", "oneway_p99_ns"], "T1": ["frames_per_send", "sqes_per_submit", "p99_ns"]}
 
 # Limit rows: (label, tag, match, metric, unit).
 LIMIT_ROWS = [

@@ -177,12 +177,15 @@ int main(int argc, char **argv)
     while (!casty_transport_connected(s.t, 2))
         poll_once(&s);
     casty_transport_stats st0, st1;
+    casty_net_stats ns0, ns1;
     casty_transport_stats_get(s.t, &st0);
+    casty_net_stats_get(s.net, &ns0);
     if (rr)
         run_rr(&s, &r);
     else
         run_stream(&s, &r);
     casty_transport_stats_get(s.t, &st1);
+    casty_net_stats_get(s.net, &ns1);
     atomic_store(&G.done, 1);
     pthread_join(tr, NULL);
     if (rr) {
@@ -196,10 +199,14 @@ int main(int argc, char **argv)
         double rate = (double)(r.frames - 1) / secs;
         double frames_per_send = (double)(st1.frames_sent - st0.frames_sent) /
                                  (double)(st1.sends - st0.sends ? st1.sends - st0.sends : 1);
+        /* The sender's SQEs per io_uring_enter that submitted any: the batching of the loop. */
+        double sqes_per_submit = (double)(ns1.ops - ns0.ops) /
+                                 (double)(ns1.submits - ns0.submits ? ns1.submits - ns0.submits : 1);
         printf("T1 casty rate=%.0f bytes_per_s=%.0f gb_per_s=%.3f frames_per_send=%.1f "
-               "msg_bytes=%" PRId64 " mode=stream keyed=%d placement=cross-core\n",
-               rate, rate * (double)G.size, rate * (double)G.size / 1e9, frames_per_send, G.size,
-               G.keyed);
+               "sqes_per_submit=%.2f msg_bytes=%" PRId64 " mode=stream keyed=%d "
+               "placement=cross-core\n",
+               rate, rate * (double)G.size, rate * (double)G.size / 1e9, frames_per_send,
+               sqes_per_submit, G.size, G.keyed);
     }
     casty_transport_destroy(s.t);
     casty_net_uring_destroy(s.net);

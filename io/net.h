@@ -17,7 +17,16 @@
  *
  * Handles are small non-negative integers private to one casty_net (they are
  * not file descriptors). Every call returns 0 or a handle on success, or a
- * negative errno-style code.
+ * negative errno-style code (-EBADF for a handle that is not open or is of
+ * the wrong kind, -EINVAL for bad arguments).
+ *
+ * A handle number is dead after its final event (a fired TIMER, a failed
+ * CONNECT) or after close(); the backend may give the number to a new handle
+ * at once, so forget it then (cancelling a dead timer number could hit a new
+ * handle). A failed CONNECT's handle is freed after its callback returns;
+ * closing it inside that callback is allowed. close() also cancels a timer.
+ * A stream that dies with a send in flight reports SENT(-errno) before
+ * CLOSED. `addr` is filled for ACCEPT (the peer) and DGRAM (the sender).
  */
 #ifndef CASTY_IO_NET_H
 #define CASTY_IO_NET_H
@@ -149,8 +158,8 @@ static inline int casty_net_udp_bind(casty_net *net, const casty_addr *bind, cas
 
 /*
  * Queue one datagram (copied; len <= CASTY_NET_DGRAM_MAX, else -EMSGSIZE).
- * Datagrams queued in one turn leave in one batch. -EAGAIN when the
- * backend's datagram queue is full (the datagram is not sent).
+ * -EAGAIN when the backend's datagram queue is full (the datagram is not
+ * sent). With io_uring, datagrams queued in one turn leave in one submission.
  */
 static inline int casty_net_sendto(casty_net *net, int h, const casty_addr *to, const void *buf,
                                    uint32_t len)

@@ -9,8 +9,8 @@
  * sequence of events, bit for bit. Events are ordered by (virtual time,
  * sequence number); nothing depends on addresses or on the wall clock.
  *
- * Time moves only in casty_sim_step()/casty_sim_run_until(). Every callback
- * is called from inside them, never from an op call. A callback may call any
+ * Time moves only in casty_sim_step() (and run_until/run_for, which call it).
+ * Every callback is called from inside it, never from an op call. A callback may call any
  * op of any node, and casty_sim_node_kill() (also on its own node); it must
  * not call casty_sim_step(), casty_sim_run_until() or casty_sim_destroy().
  *
@@ -54,7 +54,7 @@
  *     seen by reading).
  *   - local_addr of a socket bound to IP 0 reports IP 0 (like getsockname).
  *   - sendto returns -EAGAIN when the node has CASTY_SIM_DGRAM_INFLIGHT_MAX
- *     datagrams in flight; timer and delays above 2^62 ns: -EINVAL.
+ *     datagrams in flight. A timer delay above 2^62 ns: -EINVAL.
  *
  * Threads: a casty_sim and all its nodes belong to one thread.
  * Memory exhaustion inside casty_sim_step() aborts (an assertion): there is

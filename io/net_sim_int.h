@@ -1,8 +1,9 @@
 /*
  * Internals of the simulated network shared by io/net_sim.c (the world,
- * the event loop, nodes), io/net_sim_ops.c (handles, datagrams, timers) and
- * io/net_sim_tcp.c (streams). Not for protocol code: that sees only io/net.h
- * and io/net_sim.h.
+ * the event loop, nodes), io/net_sim_ops.c (handles, datagrams, timers),
+ * io/net_sim_tcp.c and io/net_sim_pipe.c (streams, with their own
+ * io/net_sim_conn.h). Not for protocol code: that sees only io/net.h and
+ * io/net_sim.h.
  *
  * Invariants: an event that points at a connection holds one reference on
  * it; a connection is freed when no event points at it and neither end is
@@ -183,7 +184,7 @@ void casty__sim_run_timer(casty_sim *sim, const casty_sim_ev *ev);
 /* Call fn(user, ev) for node n: counts it and folds it into the trace hash. */
 void casty__sim_emit(sim_node *n, casty_net_fn fn, void *user, const casty_net_event *ev);
 
-/* -- net_sim_tcp.c: streams -- */
+/* -- net_sim_tcp.c: streams (their internals: io/net_sim_conn.h) -- */
 
 int casty__sim_connect(casty_net *net, const casty_addr *to, casty_net_fn fn, void *user);
 int casty__sim_send(casty_net *net, int h, const struct iovec *iov, int iovcnt, uint64_t tag);

@@ -130,6 +130,10 @@ uint16_t casty__sim_ephemeral(sim_node *n, sim_handle_kind kind)
     return 0;
 }
 
+/*
+ * The only place a callback is called from. The trace hash folds in what the
+ * callback sees, never a pointer, so that equal runs hash equal.
+ */
 void casty__sim_emit(sim_node *n, casty_net_fn fn, void *user, const casty_net_event *ev)
 {
     casty_sim *sim = n->sim;
@@ -162,6 +166,7 @@ static int bind_check(sim_node *n, const casty_addr *bind, casty_net_fn fn)
     return 0;
 }
 
+/* listen() and udp_bind(): a port of the node (0 picks one), per protocol. */
 static int bind_common(casty_net *net, sim_handle_kind kind, const casty_addr *bind,
                        casty_net_fn fn, void *user)
 {
@@ -206,6 +211,10 @@ typedef struct sim_dgram {
     uint8_t data[];
 } sim_dgram;
 
+/*
+ * The link decides a datagram's fate at send time: lost, or one or two
+ * copies queued, each with its own delay (plus the reorder delay, sometimes).
+ */
 static int dgram_queue(casty_sim *sim, sim_node *n, const casty_addr *from, const casty_addr *to,
                        const void *buf, uint32_t len)
 {
@@ -240,6 +249,7 @@ static int dgram_queue(casty_sim *sim, sim_node *n, const casty_addr *from, cons
     return 0;
 }
 
+/* sendto(): copies the datagram; a cut pair drops it here already. */
 static int op_sendto(casty_net *net, int h, const casty_addr *to, const void *buf, uint32_t len)
 {
     sim_node *n = sim_node_of(net);
@@ -274,6 +284,10 @@ static int op_sendto(casty_net *net, int h, const casty_addr *to, const void *bu
     return 0;
 }
 
+/*
+ * DGRAM: a copy reaches the destination IP. It is delivered to whatever UDP
+ * socket is bound to the port then (none, or a cut: dropped and counted).
+ */
 void casty__sim_run_dgram(casty_sim *sim, void *dgram)
 {
     sim_dgram *d = dgram;
@@ -300,6 +314,7 @@ void casty__sim_run_dgram(casty_sim *sim, void *dgram)
     casty__mem_free(d);
 }
 
+/* timer(): a handle plus a queue entry that remembers the handle's generation. */
 static int op_timer(casty_net *net, uint64_t delay_ns, casty_net_fn fn, void *user, uint64_t tag)
 {
     sim_node *n = sim_node_of(net);
@@ -319,6 +334,7 @@ static int op_timer(casty_net *net, uint64_t delay_ns, casty_net_fn fn, void *us
     return h;
 }
 
+/* TIMER: fires unless cancelled (a generation mismatch); the handle goes first. */
 void casty__sim_run_timer(casty_sim *sim, const casty_sim_ev *e)
 {
     sim_node *n = casty__sim_node_at(sim, e->a);
@@ -347,6 +363,7 @@ static int op_timer_cancel(casty_net *net, int timer)
     return 0;
 }
 
+/* close(): any handle; a stream sends its FIN (io/net_sim_tcp.c). */
 static int op_close(casty_net *net, int h)
 {
     sim_node *n = sim_node_of(net);

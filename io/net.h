@@ -85,6 +85,7 @@ typedef struct casty_net_stats {
     uint64_t dgrams_drop;   /* datagrams dropped locally (queue full, loss in sim) */
     uint64_t accepts;       /* streams accepted */
     uint64_t recv_bufs_out; /* uring: provided-buffer exhaustion events (ENOBUFS re-arms) */
+    uint64_t zc_sends;      /* uring: stream sends that went zero-copy (SENDMSG_ZC) */
 } casty_net_stats;
 
 typedef struct casty_net casty_net;

@@ -204,7 +204,13 @@ void casty__nu_arm_accept(nu_net *n, nu_slot *s)
 void casty__nu_submit_send(nu_net *n, nu_slot *s)
 {
     struct io_uring_sqe *sqe = casty__nu_sqe(n);
-    io_uring_prep_sendmsg(sqe, s->fd, &s->smsg, MSG_NOSIGNAL);
+    if (n->info.send_zc && s->stotal - s->sdone >= n->opts.zc_min) {
+        /* Large: the kernel sends from our pages; they stay ours only after its notification. */
+        io_uring_prep_sendmsg_zc(sqe, s->fd, &s->smsg, MSG_NOSIGNAL);
+        n->stats.zc_sends++;
+    } else {
+        io_uring_prep_sendmsg(sqe, s->fd, &s->smsg, MSG_NOSIGNAL);
+    }
     io_uring_sqe_set_data64(sqe, nu_ud(NU_OP_SEND, s->index, s->gen));
     s->pending++;
 }
@@ -403,8 +409,15 @@ static void on_urecv(nu_net *n, nu_slot *s, int res, uint32_t flags)
         casty__nu_want_rearm(n, s);
 }
 
-static void on_send(nu_net *n, nu_slot *s, int res)
+static void on_send(nu_net *n, nu_slot *s, int res, uint32_t flags)
 {
+    if (flags & IORING_CQE_F_MORE) {
+        /* Zero copy: the result now, the buffers back with the notification CQE. */
+        s->zc_res = res;
+        return;
+    }
+    if (flags & IORING_CQE_F_NOTIF)
+        res = s->zc_res;
     slot_done_one(n, s);
     if (s->kind != NU_STREAM || s->closing)
         return;
@@ -477,7 +490,7 @@ void casty__nu_complete(nu_net *n, uint64_t ud, int res, uint32_t flags)
         on_urecv(n, s, res, flags);
         break;
     case NU_OP_SEND:
-        on_send(n, s, res);
+        on_send(n, s, res, flags);
         break;
     default:
         CASTY_ASSERT(!"unknown io op");
@@ -704,6 +717,8 @@ static int net_new(const casty_net_uring_opts *opts, nu_net **out)
         o.buf_count = 128;
     if (!o.dgram_slots)
         o.dgram_slots = 1024;
+    if (!o.zc_min)
+        o.zc_min = UINT32_MAX; /* see net_uring.h: it did not pay on loopback */
     if ((o.buf_count & (o.buf_count - 1)) || o.buf_count > 32768 || o.buf_size < 2048 ||
         o.buf_size > (16u << 20) || o.entries > 32768 || o.dgram_slots > (1u << 20))
         return -EINVAL;
@@ -731,6 +746,11 @@ static int net_finish(nu_net *n)
         n->info.multishot_recv = true;
     }
     n->info.multishot_accept = !n->opts.no_multishot;
+    struct io_uring_probe *probe = io_uring_get_probe_ring(n->ring);
+    n->info.send_zc = probe && io_uring_opcode_supported(probe, IORING_OP_SENDMSG_ZC) &&
+                      n->opts.zc_min != UINT32_MAX;
+    if (probe)
+        io_uring_free_probe(probe);
     return 0;
 }
 

@@ -54,6 +54,7 @@ typedef struct nu_slot {
     struct iovec siov[NU_MAX_IOV];
     uint64_t stag;
     uint64_t sdone, stotal;
+    int zc_res; /* a zero-copy send's result, held until its notification */
     /* one-shot receive buffer (fallback), or datagram msghdr for multishot */
     uint8_t *rbuf;
     struct msghdr rmsg;

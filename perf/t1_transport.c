@@ -10,7 +10,8 @@
  *     answers each frame); percentiles of the round trip. Compared with L4
  *     tcp-rr.
  *
- *   usage: t1_transport [--mode stream|rr] [--n N] [--size BYTES] [--key]
+ *   usage: t1_transport [--mode stream|rr] [--n N] [--size BYTES] [--key] [--zc-min BYTES]
+ *   (--zc-min: sends of at least BYTES go zero-copy; 0 = never, the default)
  * Prints: T1 casty rate=... bytes_per_s=... gb_per_s=... frames_per_send=... msg_bytes=SIZE mode=stream keyed=0|1 placement=cross-core
  *         T1 casty p50_ns=... p99_ns=... p999_ns=... max_ns=... mean_ns=... n=N msg_bytes=64 mode=rr keyed=0|1 placement=cross-core
  * (Internal API: the transport is not public yet; it is what W7 will stand on.)
@@ -48,7 +49,7 @@ typedef struct node {
 
 static struct {
     const char *mode;
-    int64_t n, size;
+    int64_t n, size, zc_min;
     bool keyed;
     casty_addr addr2;
     _Atomic int ready, done;
@@ -81,7 +82,7 @@ static void on_writable(void *user, uint64_t peer)
 static void node_start(node *n)
 {
     perf_pin_self(n->cpu);
-    casty_net_uring_opts o = {.buf_size = 64u << 10, .buf_count = 64};
+    casty_net_uring_opts o = {.buf_size = 64u << 10, .buf_count = 64, .zc_min = (uint32_t)G.zc_min};
     int rc = casty_net_uring_create(&o, &n->net);
     perf_uring_check(rc);
     perf_check(rc, "casty_net_uring_create");
@@ -156,7 +157,8 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (perf_opt_str(argc, argv, &i, "--mode", &G.mode) ||
             perf_opt_i64(argc, argv, &i, "--n", &G.n) ||
-            perf_opt_i64(argc, argv, &i, "--size", &G.size))
+            perf_opt_i64(argc, argv, &i, "--size", &G.size) ||
+            perf_opt_i64(argc, argv, &i, "--zc-min", &G.zc_min))
             continue;
         if (!strcmp(argv[i], "--key")) {
             G.keyed = true;
@@ -200,13 +202,17 @@ int main(int argc, char **argv)
         double frames_per_send = (double)(st1.frames_sent - st0.frames_sent) /
                                  (double)(st1.sends - st0.sends ? st1.sends - st0.sends : 1);
         /* The sender's SQEs per io_uring_enter that submitted any: the batching of the loop. */
-        double sqes_per_submit = (double)(ns1.ops - ns0.ops) /
-                                 (double)(ns1.submits - ns0.submits ? ns1.submits - ns0.submits : 1);
+        double sqes_per_submit =
+            (double)(ns1.ops - ns0.ops) /
+            (double)(ns1.submits - ns0.submits ? ns1.submits - ns0.submits : 1);
         printf("T1 casty rate=%.0f bytes_per_s=%.0f gb_per_s=%.3f frames_per_send=%.1f "
-               "sqes_per_submit=%.2f msg_bytes=%" PRId64 " mode=stream keyed=%d "
+               "sqes_per_submit=%.2f zc_pct=%.0f msg_bytes=%" PRId64 " mode=stream keyed=%d "
                "placement=cross-core\n",
                rate, rate * (double)G.size, rate * (double)G.size / 1e9, frames_per_send,
-               sqes_per_submit, G.size, G.keyed);
+               sqes_per_submit,
+               100.0 * (double)(ns1.zc_sends - ns0.zc_sends) /
+                   (double)(ns1.ops - ns0.ops ? ns1.ops - ns0.ops : 1),
+               G.size, G.keyed);
     }
     casty_transport_destroy(s.t);
     casty_net_uring_destroy(s.net);

@@ -106,9 +106,15 @@ static int pair(casty_net *net, rec *srv, rec *cli, int *client)
     return l;
 }
 
-static void stream_case(bool no_multishot)
+static void stream_case(bool no_multishot, uint32_t zc_min)
 {
-    casty_net *net = new_net(no_multishot);
+    casty_net_uring_opts o = {
+        .no_multishot = no_multishot, .buf_size = 4096, .buf_count = 16, .zc_min = zc_min};
+    casty_net *net = NULL;
+    int rc = casty_net_uring_create(&o, &net);
+    if (rc == -ENOSYS)
+        exit(77);
+    assert_int_equal(rc, 0);
     rec srv = {0}, cli = {0};
     int client;
     int l = pair(net, &srv, &cli, &client);
@@ -144,9 +150,16 @@ static void stream_case(bool no_multishot)
     casty_net_uring_info_get(net, &info);
     if (no_multishot)
         assert_false(info.multishot_recv);
+    print_message("send_zc=%d multishot_recv=%d buf_ring=%d\n", info.send_zc, info.multishot_recv,
+                  info.buf_ring);
     casty_net_stats st;
     casty_net_stats_get(net, &st);
     assert_int_equal(st.bytes_recv, N * PART);
+    /* 1 MiB in one send is above the zero-copy threshold: it went ZC where the kernel can. */
+    if (info.send_zc)
+        assert_true(st.zc_sends >= 1);
+    if (zc_min == 0)
+        assert_int_equal(st.zc_sends, 0);
     assert_true(st.submits > 0 && st.ops >= st.submits);
     free(data);
     free(srv.buf);
@@ -157,13 +170,19 @@ static void stream_case(bool no_multishot)
 static void test_stream_multishot(void **state)
 {
     (void)state;
-    stream_case(false);
+    stream_case(false, 65536);
+}
+
+static void test_stream_without_zero_copy(void **state)
+{
+    (void)state;
+    stream_case(false, 0); /* the default: no zero copy */
 }
 
 static void test_stream_one_shot_fallback(void **state)
 {
     (void)state;
-    stream_case(true);
+    stream_case(true, 65536);
 }
 
 static void test_pause_and_resume(void **state)
@@ -337,6 +356,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stream_multishot),
         cmocka_unit_test(test_stream_one_shot_fallback),
+        cmocka_unit_test(test_stream_without_zero_copy),
         cmocka_unit_test(test_pause_and_resume),
         cmocka_unit_test(test_datagrams_batched),
         cmocka_unit_test(test_timers),

@@ -156,15 +156,22 @@ static sw_member *member_add(casty_swim *s, uint64_t id, const casty_addr *addr,
     m->m.state = CASTY_MEMBER_ALIVE;
     m->susp_timer = -1;
     m->since = casty_net_now(s->net);
+    s->nalive++;
     return m;
 }
 
+/* Members alive or suspect (this node included), kept up to date on every state change. */
 uint32_t casty__sw_alive_count(const casty_swim *s)
 {
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < s->nmem; i++)
-        n += s->mem[i].m.state <= CASTY_MEMBER_SUSPECT;
-    return n;
+    return s->nalive;
+}
+
+/* Every state change goes through here, so that the count stays exact. */
+static void set_state(casty_swim *s, sw_member *m, casty_member_state st)
+{
+    bool was = m->m.state <= CASTY_MEMBER_SUSPECT, is = st <= CASTY_MEMBER_SUSPECT;
+    s->nalive = s->nalive + (uint32_t)is - (uint32_t)was;
+    m->m.state = st;
 }
 
 static void emit_member(casty_swim *s, sw_member *m, casty_member_state old)
@@ -351,7 +358,7 @@ void casty__sw_apply_alive(casty_swim *s, uint64_t id, uint64_t inc, const casty
     m->m.incarnation = inc;
     m->m.addr = *addr;
     susp_cancel(s, m);
-    m->m.state = CASTY_MEMBER_ALIVE;
+    set_state(s, m, CASTY_MEMBER_ALIVE);
     rumour(s, &a);
     if (old != CASTY_MEMBER_ALIVE)
         emit_member(s, m, old);
@@ -424,7 +431,7 @@ void casty__sw_apply_suspect(casty_swim *s, uint64_t id, uint64_t inc, uint64_t 
     }
     casty_member_state old = m->m.state;
     m->m.incarnation = inc;
-    m->m.state = CASTY_MEMBER_SUSPECT;
+    set_state(s, m, CASTY_MEMBER_SUSPECT);
     m->confirms = 0;
     m->confirm_from[0] = from;
     m->susp_start = casty_net_now(s->net);
@@ -446,7 +453,7 @@ void casty__sw_apply_dead(casty_swim *s, uint64_t id, uint64_t inc, uint64_t fro
     casty_member_state old = m->m.state;
     susp_cancel(s, m);
     m->m.incarnation = inc;
-    m->m.state = from == id ? CASTY_MEMBER_LEFT : CASTY_MEMBER_DEAD;
+    set_state(s, m, from == id ? CASTY_MEMBER_LEFT : CASTY_MEMBER_DEAD);
     sw_msg msg = {.type = SW_DEAD, .id = id, .inc = inc, .from = from};
     rumour(s, &msg);
     emit_member(s, m, old);
@@ -568,26 +575,47 @@ static void on_probe_tick(void *user, const casty_net_event *ev)
         casty_net_timer(s->net, scaled(s, s->c.probe_interval_ns), on_probe_tick, s, 0);
 }
 
-/* k random members other than this node and `not`; returns how many were written. */
+static bool eligible(const casty_swim *s, const sw_member *m, uint64_t not, bool dead_too,
+                     uint64_t now)
+{
+    if (m->m.id == not )
+        return false;
+    return probeable(m) ||
+           (dead_too && m->m.state == CASTY_MEMBER_DEAD && now - m->since < s->c.dead_gossip_ns);
+}
+
+/*
+ * Up to k distinct random members other than this node and `not`. Random
+ * probes of the table cost O(k) however large the cluster; when they come up
+ * short (a table of mostly dead members), one reservoir pass finishes the job.
+ */
 static uint32_t random_members(casty_swim *s, uint64_t not, uint32_t k, sw_member **out,
                                bool dead_too)
 {
     uint32_t n = 0;
     uint64_t now = casty_net_now(s->net);
-    /* Reservoir sampling over the table: uniform, one pass, no allocation. */
+    if (s->nmem <= 1 || !k)
+        return 0;
+    for (uint32_t tries = 0; tries < 4 * k + 8 && n < k; tries++) {
+        sw_member *m = &s->mem[1 + casty__sw_rand(s) % (s->nmem - 1)];
+        bool dup = false;
+        for (uint32_t i = 0; i < n; i++)
+            dup |= out[i] == m;
+        if (!dup && eligible(s, m, not, dead_too, now))
+            out[n++] = m;
+    }
+    if (n == k)
+        return n;
+    n = 0;
     uint32_t seen = 0;
     for (uint32_t i = 1; i < s->nmem; i++) {
         sw_member *m = &s->mem[i];
-        if (m->m.id == not )
-            continue;
-        bool ok = probeable(m) || (dead_too && m->m.state == CASTY_MEMBER_DEAD &&
-                                   now - m->since < s->c.dead_gossip_ns);
-        if (!ok)
+        if (!eligible(s, m, not, dead_too, now))
             continue;
         seen++;
-        if (n < k)
+        if (n < k) {
             out[n++] = m;
-        else {
+        } else {
             uint64_t j = casty__sw_rand(s) % seen;
             if (j < k)
                 out[j] = m;
@@ -904,7 +932,7 @@ int casty_swim_leave(casty_swim *s, uint64_t timeout_ns, void (*done)(void *user
     s->leave_done = done;
     s->leave_user = user;
     sw_member *me = &s->mem[0];
-    me->m.state = CASTY_MEMBER_LEFT;
+    set_state(s, me, CASTY_MEMBER_LEFT);
     sw_msg left = {
         .type = SW_DEAD, .id = s->o.node_id, .inc = me->m.incarnation, .from = s->o.node_id};
     rumour(s, &left);

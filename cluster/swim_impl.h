@@ -55,6 +55,7 @@ struct casty_swim {
     /* members: index 0 is this node */
     sw_member *mem;
     uint32_t nmem, cap;
+    uint32_t nalive; /* members alive or suspect, this node included */
     uint32_t *index; /* open addressing id -> member slot + 1 */
     uint32_t index_cap;
     /* probing */

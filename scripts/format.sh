@@ -36,7 +36,7 @@ if ((check)); then
         echo "format.sh: files above are not formatted; run scripts/format.sh" >&2
         exit 1
     fi
-    echo "format.sh: ${#files[@]} files formatted"
+    echo "format.sh: all ${#files[@]} files are already formatted"
 else
     "$CLANG_FORMAT" -i "${files[@]}"
     echo "format.sh: formatted ${#files[@]} files"

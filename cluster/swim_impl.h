@@ -60,7 +60,7 @@ struct casty_swim {
     uint32_t index_cap;
     /* probing */
     uint32_t *order;
-    uint32_t norder, next;
+    uint32_t norder, next, order_cap;
     bool probing, acked;
     uint64_t probe_target;
     uint32_t probe_seq, seq;
@@ -75,6 +75,9 @@ struct casty_swim {
     sw_relay relay[64];
     /* leave */
     bool leaving;
+    bool leave_reported; /* a member acked our "left"; the done timer is armed */
+    uint32_t leave_seq;
+    uint64_t leave_deadline;
     int leave_timer;
     void (*leave_done)(void *, int);
     void *leave_user;
@@ -94,6 +97,8 @@ void casty__sw_apply_alive(casty_swim *s, uint64_t id, uint64_t inc, const casty
 void casty__sw_apply_suspect(casty_swim *s, uint64_t id, uint64_t inc, uint64_t from);
 void casty__sw_apply_dead(casty_swim *s, uint64_t id, uint64_t inc, uint64_t from);
 uint32_t casty__sw_alive_count(const casty_swim *s);
+void casty__sw_announce(casty_swim *s);
+void casty__sw_suspect_confirmed(casty_swim *s, uint64_t id, uint64_t inc);
 uint64_t casty__sw_rand(casty_swim *s);
 void casty__sw_mac(const casty_swim *s, const uint8_t *data, uint32_t len, uint8_t out[16]);
 

@@ -77,6 +77,7 @@ static void pp_close(sw_pp *p, bool ok)
         return;
     if (ok) {
         s->joined = true;
+        casty__sw_announce(s);
         void (*done)(void *, int) = s->join_done;
         s->join_done = NULL;
         if (done)
@@ -144,11 +145,14 @@ static int pp_merge(casty_swim *s, const uint8_t *b, uint32_t len)
             casty__sw_apply_alive(s, m.id, m.incarnation, &m.addr);
             break;
         case CASTY_MEMBER_SUSPECT:
-        case CASTY_MEMBER_DEAD:
-            /* Learn the member first if we never heard of it, then only suspect it. */
-            if (!casty__sw_find(s, m.id) && m.state == CASTY_MEMBER_SUSPECT)
+            /* Learn the member first if we never heard of it, then suspect it. */
+            if (!casty__sw_find(s, m.id))
                 casty__sw_apply_alive(s, m.id, m.incarnation, &m.addr);
             casty__sw_apply_suspect(s, m.id, m.incarnation, 0);
+            break;
+        case CASTY_MEMBER_DEAD:
+            /* Only suspect (our own probes decide), but as a confirmed suspicion. */
+            casty__sw_suspect_confirmed(s, m.id, m.incarnation);
             break;
         case CASTY_MEMBER_LEFT:
             casty__sw_apply_dead(s, m.id, m.incarnation, m.id);

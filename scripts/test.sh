@@ -9,6 +9,8 @@
 #   --all       also run the tests labelled slow and perf_smoke
 #   --no-deps   skip scripts/deps.sh
 #   --no-bench  skip the perf smoke run (scripts/bench.sh --quick, Release)
+#   (not --quick: also scripts/netns_swim.sh --quick, SWIM over network
+#   namespaces, when run as root)
 #   --no-fuzz   skip the fuzzers (scripts/fuzz.sh: each libFuzzer target for
 #               CASTY_FUZZ_SECONDS, default 60; skipped with --quick)
 #
@@ -164,6 +166,24 @@ if ((fuzz)); then
         summary+=("$(printf '%-8s PASS  scripts/fuzz.sh (%d s)' fuzz $((SECONDS - t0)))")
     else
         summary+=("$(printf '%-8s FAIL  scripts/fuzz.sh (%d s; logs: build/fuzz/logs/)' fuzz $((SECONDS - t0)))")
+        failed=1
+    fi
+fi
+
+if ((!quick)); then
+    # SWIM across network namespaces, killed nodes, a 2/3 partition, 30 % kernel-level loss
+    # (root only; 77 = skipped).
+    echo
+    echo "==== test.sh: netns_swim --quick ===="
+    t0=$SECONDS
+    rc=0
+    bash scripts/netns_swim.sh --quick || rc=$?
+    if ((rc == 0)); then
+        summary+=("$(printf '%-8s PASS  scripts/netns_swim.sh --quick (%d s)' netns $((SECONDS - t0)))")
+    elif ((rc == 77)); then
+        summary+=("$(printf '%-8s SKIP  scripts/netns_swim.sh (needs root and namespaces)' netns)")
+    else
+        summary+=("$(printf '%-8s FAIL  scripts/netns_swim.sh --quick (%d s)' netns $((SECONDS - t0)))")
         failed=1
     fi
 fi

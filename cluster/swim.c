@@ -881,18 +881,24 @@ static void on_udp(void *user, const casty_net_event *ev)
 
 /* ---- gossip rounds ---- */
 
+/* One gossip round now: queued rumours to gossip_nodes random members. */
+void casty__sw_gossip_now(casty_swim *s)
+{
+    if (!s->nrum)
+        return;
+    sw_member *to[16];
+    uint32_t k = s->c.gossip_nodes < 16 ? s->c.gossip_nodes : 16;
+    uint32_t n = random_members(s, 0, k, to, true);
+    for (uint32_t i = 0; i < n && s->nrum; i++)
+        send_packet(s, &to[i]->m.addr, NULL, NULL);
+}
+
 static void on_gossip(void *user, const casty_net_event *ev)
 {
     (void)ev;
     casty_swim *s = user;
     s->gossip_timer = -1;
-    if (s->nrum) {
-        sw_member *to[16];
-        uint32_t k = s->c.gossip_nodes < 16 ? s->c.gossip_nodes : 16;
-        uint32_t n = random_members(s, 0, k, to, true);
-        for (uint32_t i = 0; i < n && s->nrum; i++)
-            send_packet(s, &to[i]->m.addr, NULL, NULL);
-    }
+    casty__sw_gossip_now(s);
     s->gossip_timer = casty_net_timer(s->net, s->c.gossip_interval_ns, on_gossip, s, 0);
 }
 

@@ -98,6 +98,7 @@ void casty__sw_apply_suspect(casty_swim *s, uint64_t id, uint64_t inc, uint64_t 
 void casty__sw_apply_dead(casty_swim *s, uint64_t id, uint64_t inc, uint64_t from);
 uint32_t casty__sw_alive_count(const casty_swim *s);
 void casty__sw_announce(casty_swim *s);
+void casty__sw_gossip_now(casty_swim *s);
 void casty__sw_suspect_confirmed(casty_swim *s, uint64_t id, uint64_t inc);
 uint64_t casty__sw_rand(casty_swim *s);
 void casty__sw_mac(const casty_swim *s, const uint8_t *data, uint32_t len, uint8_t out[16]);

@@ -25,6 +25,7 @@ struct sw_pp {
     int h;
     int timer;
     bool client, join, done;
+    bool join_req; /* server: the dialer is joining */
     casty_frame_decoder dec;
     uint8_t *out;
     sw_pp *next;
@@ -78,6 +79,7 @@ static void pp_close(sw_pp *p, bool ok)
     if (ok) {
         s->joined = true;
         casty__sw_announce(s);
+        casty__sw_gossip_now(s); /* spread the news of the join now, not at the next round */
         void (*done)(void *, int) = s->join_done;
         s->join_done = NULL;
         if (done)
@@ -125,12 +127,13 @@ static int pp_send_state(sw_pp *p, uint8_t type)
     return rc;
 }
 
-static int pp_merge(casty_swim *s, const uint8_t *b, uint32_t len)
+static int pp_merge(casty_swim *s, const uint8_t *b, uint32_t len, bool *join)
 {
     uint8_t flags;
     int n = casty__sw_state_parse(b, len, s->keyed, &flags);
     if (n < 0)
         return n;
+    *join = flags & 1;
     if (s->keyed) {
         uint8_t mac[16];
         casty__sw_mac(s, b, len - SW_MAC, mac);
@@ -179,7 +182,7 @@ static void pp_on_bytes(sw_pp *p, const uint8_t *data, uint32_t len)
         if (rc == 0)
             return;
         uint8_t want = p->client ? PP_REPLY : PP_REQUEST;
-        if (f.type != want || pp_merge(s, f.payload, f.len) < 0) {
+        if (f.type != want || pp_merge(s, f.payload, f.len, &p->join_req) < 0) {
             s->st.bad_packets++;
             pp_close(p, false);
             return;
@@ -189,6 +192,9 @@ static void pp_on_bytes(sw_pp *p, const uint8_t *data, uint32_t len)
             pp_close(p, true);
             return;
         }
+        /* A join changes every view: the seed spreads it at once (its rumours are fresh). */
+        if (p->join_req)
+            casty__sw_gossip_now(s);
         if (pp_send_state(p, PP_REPLY) < 0)
             pp_close(p, false);
         return; /* the server closes when its reply is sent */

@@ -66,6 +66,7 @@ struct casty_swim {
     uint32_t probe_seq, seq;
     uint32_t nacks_expected, nacks_got;
     int probe_timer, timeout_timer, gossip_timer, pp_timer;
+    int gossip_soon; /* an extra round at the end of this dispatch, after a change */
     uint32_t awareness;
     /* rumours */
     sw_rumour *rum;

@@ -828,7 +828,18 @@ static void on_udp(void *user, const casty_net_event *ev)
         }
     }
     sw_member *sender = casty__sw_find(s, p.from);
-    if (sender && sender->m.state == CASTY_MEMBER_DEAD) {
+    if (!sender) {
+        /*
+         * A member we never heard of (it joined while we did, and its alive
+         * rumour ran out before reaching us): exchange state with it, at most
+         * once per probe timeout, instead of waiting for anti-entropy.
+         */
+        uint64_t now = casty_net_now(s->net);
+        if (now - s->unknown_pp_at >= s->c.probe_timeout_ns) {
+            s->unknown_pp_at = now;
+            casty__sw_pp_dial(s, &ev->addr, false);
+        }
+    } else if (sender->m.state == CASTY_MEMBER_DEAD) {
         /* It thinks it is alive and we hold it dead (a healed partition): tell it, so it refutes. */
         sw_msg d = {
             .type = SW_DEAD, .id = p.from, .inc = sender->m.incarnation, .from = s->o.node_id};
@@ -920,14 +931,20 @@ static void on_gossip(void *user, const casty_net_event *ev)
     s->gossip_timer = casty_net_timer(s->net, s->c.gossip_interval_ns, on_gossip, s, 0);
 }
 
+/* Push-pull with one random live member (anti-entropy). */
+void casty__sw_pp_random(casty_swim *s)
+{
+    sw_member *to[1] = {NULL};
+    if (random_members(s, 0, 1, to, false) == 1)
+        casty__sw_pp_dial(s, &to[0]->m.addr, false);
+}
+
 static void on_push_pull(void *user, const casty_net_event *ev)
 {
     (void)ev;
     casty_swim *s = user;
     s->pp_timer = -1;
-    sw_member *to[1] = {NULL};
-    if (random_members(s, 0, 1, to, false) == 1)
-        casty__sw_pp_dial(s, &to[0]->m.addr, false);
+    casty__sw_pp_random(s);
     /*
      * And one member we hold dead: after a partition longer than the
      * suspicion timeout both sides hold the other dead and nothing else would
@@ -994,6 +1011,7 @@ int casty_swim_create(casty_net *net, const casty_swim_opts *opts, casty_swim **
     seed_rng(s, opts->seed ? opts->seed : opts->node_id);
     s->probe_timer = s->timeout_timer = s->gossip_timer = s->pp_timer = s->leave_timer = -1;
     s->gossip_soon = -1;
+    s->rejoin_pp_timer = -1;
     s->udp = s->tcp = -1;
     for (uint32_t i = 0; i < 64; i++)
         s->relay[i].timer = -1;
@@ -1033,8 +1051,8 @@ void casty_swim_destroy(casty_swim *s)
 {
     if (!s)
         return;
-    int timers[] = {s->probe_timer, s->timeout_timer, s->gossip_timer,
-                    s->pp_timer,    s->leave_timer,   s->gossip_soon};
+    int timers[] = {s->probe_timer, s->timeout_timer, s->gossip_timer,   s->pp_timer,
+                    s->leave_timer, s->gossip_soon,   s->rejoin_pp_timer};
     for (size_t i = 0; i < sizeof(timers) / sizeof(timers[0]); i++)
         if (timers[i] >= 0)
             casty_net_timer_cancel(s->net, timers[i]);

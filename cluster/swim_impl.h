@@ -89,6 +89,8 @@ struct casty_swim {
     casty_addr *seeds;
     uint32_t nseeds, seed_next;
     bool joined;
+    uint64_t unknown_pp_at; /* last push-pull with a sender we did not know */
+    int rejoin_pp_timer;    /* the follow-up push-pull after a join */
     casty_swim_stats st;
 };
 
@@ -100,6 +102,7 @@ void casty__sw_apply_dead(casty_swim *s, uint64_t id, uint64_t inc, uint64_t fro
 uint32_t casty__sw_alive_count(const casty_swim *s);
 void casty__sw_announce(casty_swim *s);
 void casty__sw_gossip_now(casty_swim *s);
+void casty__sw_pp_random(casty_swim *s);
 void casty__sw_suspect_confirmed(casty_swim *s, uint64_t id, uint64_t inc);
 uint64_t casty__sw_rand(casty_swim *s);
 void casty__sw_mac(const casty_swim *s, const uint8_t *data, uint32_t len, uint8_t out[16]);

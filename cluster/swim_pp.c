@@ -56,6 +56,14 @@ static sw_pp *pp_new(casty_swim *s, int h, bool client, bool join)
 
 static void join_next(casty_swim *s);
 
+static void on_rejoin_pp(void *user, const casty_net_event *ev)
+{
+    (void)ev;
+    casty_swim *s = user;
+    s->rejoin_pp_timer = -1;
+    casty__sw_pp_random(s);
+}
+
 /* Close and free; a join that ended without an answer tries the next seed. */
 static void pp_close(sw_pp *p, bool ok)
 {
@@ -80,6 +88,14 @@ static void pp_close(sw_pp *p, bool ok)
         s->joined = true;
         casty__sw_announce(s);
         casty__sw_gossip_now(s); /* spread the news of the join now, not at the next round */
+        /*
+         * Nodes that joined at the same time as us were not in the seed's
+         * state yet: one more push-pull with a random member a little later
+         * picks them up.
+         */
+        if (s->rejoin_pp_timer < 0)
+            s->rejoin_pp_timer =
+                casty_net_timer(s->net, 2 * s->c.gossip_interval_ns, on_rejoin_pp, s, 0);
         void (*done)(void *, int) = s->join_done;
         s->join_done = NULL;
         if (done)

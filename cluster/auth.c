@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cluster/frame.h"
+#include "cluster/le.h"
 #include "core/assert.h"
 
 int casty_auth_init(void)
@@ -27,10 +28,8 @@ static void transcript_mac(const uint8_t *key, const char *label, const uint8_t 
 {
     crypto_auth_hmacsha256_state st;
     uint8_t ids[16];
-    for (int i = 0; i < 8; i++) {
-        ids[i] = (uint8_t)(id_d >> (8 * i));
-        ids[8 + i] = (uint8_t)(id_a >> (8 * i));
-    }
+    casty__le_put64(ids, id_d);
+    casty__le_put64(ids + 8, id_a);
     crypto_auth_hmacsha256_init(&st, key, CASTY_AUTH_KEY_LEN);
     crypto_auth_hmacsha256_update(&st, (const uint8_t *)label, strlen(label) + 1);
     crypto_auth_hmacsha256_update(&st, nonce_d, CASTY_NONCE_LEN);
@@ -71,8 +70,7 @@ void casty_auth_session_init(casty_auth_session *s, const uint8_t key[CASTY_AUTH
 static void seq_nonce(uint64_t seq, uint8_t nonce[crypto_aead_chacha20poly1305_IETF_NPUBBYTES])
 {
     memset(nonce, 0, crypto_aead_chacha20poly1305_IETF_NPUBBYTES);
-    for (int i = 0; i < 8; i++)
-        nonce[4 + i] = (uint8_t)(seq >> (8 * i));
+    casty__le_put64(nonce + 4, seq);
 }
 
 void casty_auth_seal(casty_auth_session *s, uint8_t *frame, uint32_t payload_len)

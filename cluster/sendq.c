@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "alloc/heap.h"
+#include "cluster/frame.h"
+#include "cluster/le.h"
 #include "core/assert.h"
 
 struct casty_sendq_block {
@@ -72,11 +74,6 @@ void casty_sendq_commit(casty_sendq *q, uint32_t size)
     q->frames++;
 }
 
-static uint32_t frame_len(const uint8_t *f)
-{
-    return (uint32_t)f[4] | (uint32_t)f[5] << 8 | (uint32_t)f[6] << 16 | (uint32_t)f[7] << 24;
-}
-
 uint64_t casty_sendq_take(casty_sendq *q, struct iovec *iov, int *n, int max_iov,
                           uint64_t max_bytes, uint64_t *frames, casty_sendq_walk_fn walk, void *ctx)
 {
@@ -88,7 +85,8 @@ uint64_t casty_sendq_take(casty_sendq *q, struct iovec *iov, int *n, int max_iov
         while (at < b->len) {
             /* The frame's size from its own header: len at 4, MAC flag at 3. */
             uint8_t *f = b->data + at;
-            uint32_t size = casty_sendq_frame_size(frame_len(f), f[3] & 0x01u);
+            uint32_t size =
+                casty_sendq_frame_size(casty__le_get32(f + 4), f[3] & CASTY_FRAME_F_MAC);
             if (total && total + size > max_bytes)
                 break;
             if (walk)

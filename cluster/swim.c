@@ -274,8 +274,7 @@ static void leave_sent(casty_swim *s)
  * Fill out[off..cap) with rumours, least-sent first and newest among equals,
  * each counted as sent; returns the new offset and bumps *count.
  */
-static uint32_t piggyback(casty_swim *s, uint8_t *out, uint32_t off, uint32_t cap, uint8_t *count,
-                          bool *carries_left)
+static uint32_t piggyback(casty_swim *s, uint8_t *out, uint32_t off, uint32_t cap, uint8_t *count)
 {
     uint32_t limit = retransmit_limit(s);
     if (limit < 1)
@@ -297,8 +296,6 @@ static uint32_t piggyback(casty_swim *s, uint8_t *out, uint32_t off, uint32_t ca
         off += r->len;
         (*count)++;
         r->sent++;
-        if (r->subject == s->o.node_id && s->leaving)
-            *carries_left = true;
         if (r->sent >= limit) {
             rumour_drop(s, (uint32_t)best);
             continue;
@@ -337,8 +334,7 @@ static void send_packet(casty_swim *s, const casty_addr *to, const sw_msg *first
         off += casty__sw_msg_put(second, buf + off, cap - off);
         count++;
     }
-    bool carries_left = false;
-    off = piggyback(s, buf, off, cap, &count, &carries_left);
+    off = piggyback(s, buf, off, cap, &count);
     if (!count)
         return;
     casty__sw_hdr_put(buf, s->keyed ? SW_F_MAC : 0, count, s->cluster, s->o.node_id);
@@ -353,7 +349,6 @@ static void send_packet(casty_swim *s, const casty_addr *to, const sw_msg *first
     if (casty_net_sendto(s->net, s->udp, to, buf, off) == 0) {
         s->st.udp_sent++;
         s->st.udp_bytes += off;
-        (void)carries_left;
     }
 }
 

@@ -309,20 +309,31 @@ static void deliver_bytes(nu_net *n, nu_slot *s, const uint8_t *data, uint32_t l
     casty__nu_deliver(s, &ev);
 }
 
+/*
+ * The common start of a receive completion: account for the end of a
+ * multishot, and give back the buffer of a slot that was closed (or reused)
+ * meanwhile. false: nothing more to do.
+ */
+static bool recv_begin(nu_net *n, nu_slot *s, uint8_t kind, uint32_t flags)
+{
+    if (!(flags & IORING_CQE_F_MORE)) {
+        s->recv_armed = false;
+        slot_done_one(n, s);
+    }
+    if (s->kind == kind && !s->closing)
+        return true;
+    if (flags & IORING_CQE_F_BUFFER)
+        buf_return(n, flags >> IORING_CQE_BUFFER_SHIFT);
+    return false;
+}
+
 static void on_recv(nu_net *n, nu_slot *s, int res, uint32_t flags)
 {
     bool more = flags & IORING_CQE_F_MORE;
     bool has_buf = flags & IORING_CQE_F_BUFFER;
     uint32_t bid = flags >> IORING_CQE_BUFFER_SHIFT;
-    if (!more) {
-        s->recv_armed = false;
-        slot_done_one(n, s);
-    }
-    if (s->kind != NU_STREAM || s->closing) {
-        if (has_buf)
-            buf_return(n, bid);
+    if (!recv_begin(n, s, NU_STREAM, flags))
         return;
-    }
     uint32_t gen = s->gen;
     if (res > 0) {
         const uint8_t *data = has_buf ? n->bufs + (size_t)bid * n->opts.buf_size : s->rbuf;
@@ -361,15 +372,8 @@ static void on_urecv(nu_net *n, nu_slot *s, int res, uint32_t flags)
     bool more = flags & IORING_CQE_F_MORE;
     bool has_buf = flags & IORING_CQE_F_BUFFER;
     uint32_t bid = flags >> IORING_CQE_BUFFER_SHIFT;
-    if (!more) {
-        s->recv_armed = false;
-        slot_done_one(n, s);
-    }
-    if (s->kind != NU_UDP || s->closing) {
-        if (has_buf)
-            buf_return(n, bid);
+    if (!recv_begin(n, s, NU_UDP, flags))
         return;
-    }
     uint32_t gen = s->gen;
     if (res >= 0) {
         casty_net_event ev = {.kind = CASTY_NET_DGRAM, .handle = s->index};
@@ -823,7 +827,6 @@ void casty_net_uring_destroy(casty_net *net)
     if (!net)
         return;
     nu_net *n = (nu_net *)net;
-    n->destroying = true;
     /*
      * An own ring: tearing it down first makes the kernel drop every pending
      * op. A shard's ring lives on (and is torn down right after, by the

@@ -111,7 +111,6 @@ typedef struct nu_net {
     int *rearm;
     int nrearm, rearm_cap;
     casty_net_stats stats;
-    bool destroying;
 } nu_net;
 
 static inline uint64_t nu_ud(int op, int slot, uint32_t gen)

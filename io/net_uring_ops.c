@@ -44,6 +44,24 @@ static int bound_socket(int type, const casty_addr *bind_to)
     return fd;
 }
 
+/* Give a bound socket a handle and arm its accept or receive; closes fd on failure. */
+static int adopt(nu_net *n, int fd, uint8_t kind, casty_net_fn fn, void *user)
+{
+    nu_slot *s = casty__nu_slot_new(n, kind);
+    if (!s) {
+        close(fd);
+        return -ENOMEM;
+    }
+    s->fd = fd;
+    s->fn = fn;
+    s->user = user;
+    if (kind == NU_LISTEN)
+        casty__nu_arm_accept(n, s);
+    else
+        casty__nu_arm_recv(n, s);
+    return s->index;
+}
+
 static int op_listen(casty_net *net, const casty_addr *bind_to, casty_net_fn fn, void *user)
 {
     if (!net || !bind_to || !fn)
@@ -56,16 +74,7 @@ static int op_listen(casty_net *net, const casty_addr *bind_to, casty_net_fn fn,
         close(fd);
         return rc;
     }
-    nu_slot *s = casty__nu_slot_new(NU(net), NU_LISTEN);
-    if (!s) {
-        close(fd);
-        return -ENOMEM;
-    }
-    s->fd = fd;
-    s->fn = fn;
-    s->user = user;
-    casty__nu_arm_accept(NU(net), s);
-    return s->index;
+    return adopt(NU(net), fd, NU_LISTEN, fn, user);
 }
 
 static int op_connect(casty_net *net, const casty_addr *to, casty_net_fn fn, void *user)
@@ -151,16 +160,7 @@ static int op_udp_bind(casty_net *net, const casty_addr *bind_to, casty_net_fn f
     int fd = bound_socket(SOCK_DGRAM, bind_to);
     if (fd < 0)
         return fd;
-    nu_slot *s = casty__nu_slot_new(NU(net), NU_UDP);
-    if (!s) {
-        close(fd);
-        return -ENOMEM;
-    }
-    s->fd = fd;
-    s->fn = fn;
-    s->user = user;
-    casty__nu_arm_recv(NU(net), s);
-    return s->index;
+    return adopt(NU(net), fd, NU_UDP, fn, user);
 }
 
 static int op_sendto(casty_net *net, int h, const casty_addr *to, const void *buf, uint32_t len)

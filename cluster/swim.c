@@ -65,30 +65,11 @@ void casty_swim_config_default(casty_swim_config *c)
     c->push_pull_interval_ns = 10000 * MS;
 }
 
-/* ---- randomness: xoshiro256** seeded by splitmix64 (deterministic in simulation) ---- */
+/* ---- randomness (core/rand.h; deterministic in simulation) ---- */
 
 uint64_t casty__sw_rand(casty_swim *s)
 {
-    uint64_t *r = s->rng;
-    uint64_t out = ((r[1] * 5) << 7 | (r[1] * 5) >> 57) * 9;
-    uint64_t t = r[1] << 17;
-    r[2] ^= r[0];
-    r[3] ^= r[1];
-    r[1] ^= r[2];
-    r[0] ^= r[3];
-    r[2] ^= t;
-    r[3] = r[3] << 45 | r[3] >> 19;
-    return out;
-}
-
-static void seed_rng(casty_swim *s, uint64_t seed)
-{
-    for (int i = 0; i < 4; i++) {
-        uint64_t z = (seed += 0x9e3779b97f4a7c15ull);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-        s->rng[i] = z ^ (z >> 31);
-    }
+    return casty__rng_next(&s->rng);
 }
 
 /* ---- members ---- */
@@ -1003,7 +984,7 @@ int casty_swim_create(casty_net *net, const casty_swim_opts *opts, casty_swim **
         s->keyed = true;
         s->o.key = NULL;
     }
-    seed_rng(s, opts->seed ? opts->seed : opts->node_id);
+    casty__rng_seed(&s->rng, opts->seed ? opts->seed : opts->node_id);
     s->probe_timer = s->timeout_timer = s->gossip_timer = s->pp_timer = s->leave_timer = -1;
     s->gossip_soon = -1;
     s->rejoin_pp_timer = -1;

@@ -7,6 +7,7 @@
 #define CASTY_CLUSTER_SWIM_IMPL_H
 
 #include "cluster/frame.h"
+#include "core/rand.h"
 #include "cluster/swim.h"
 #include "cluster/swim_wire.h"
 
@@ -51,7 +52,7 @@ struct casty_swim {
     uint8_t key[32];
     int udp, tcp;
     casty_addr bound, adv;
-    uint64_t rng[4];
+    casty_rng rng;
     /* members: index 0 is this node */
     sw_member *mem;
     uint32_t nmem, cap;

@@ -14,14 +14,11 @@
 #include "alloc/heap.h"
 #include "cluster/transport_impl.h"
 #include "core/assert.h"
+#include "core/rand.h"
 
 uint64_t casty__t_rng(casty_transport *t)
 {
-    /* splitmix64: cheap and seedable, so simulated reconnects are reproducible. */
-    uint64_t z = (t->rng += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
+    return casty__splitmix64(&t->rng); /* seedable: simulated reconnects replay */
 }
 
 /* A handshake nonce: random, or (simulation) from the seeded PRNG. */

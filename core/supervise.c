@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/assert.h"
+#include "core/rand.h"
 #include "core/lifecycle.h"
 #include "core/registry.h"
 #include "core/system.h"
@@ -157,12 +158,7 @@ static uint32_t take_budget(casty_cell_ext *ext, const casty_supervision *sup, u
 
 static uint64_t next_random(casty_shard *sh)
 {
-    uint64_t x = sh->rng ? sh->rng : 0x9E3779B97F4A7C15u ^ (uint64_t)(uintptr_t)sh;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    sh->rng = x;
-    return x;
+    return casty__splitmix64(&sh->rng); /* per shard: no sharing, no lock */
 }
 
 /* The k-th restart's delay in ns: min << (k-1), jittered upward, within [min, max]. */

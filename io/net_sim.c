@@ -25,41 +25,17 @@ static const casty_sim_link default_link = {
     .delay_max_ns = 300000,
 };
 
-/* -- PRNG: xoshiro256** seeded through splitmix64 -- */
-
-static uint64_t splitmix64(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static inline uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
+/* -- PRNG: core/rand.h's xoshiro256**, one stream per world -- */
 
 uint64_t casty__sim_rand(casty_sim *sim)
 {
-    uint64_t *s = sim->rng;
-    uint64_t out = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return out;
+    return casty__rng_next(&sim->rng);
 }
 
 /* Uniform in [0, n) by multiply-shift (Lemire); the bias is below 2^-32 for our n. */
 uint64_t casty__sim_below(casty_sim *sim, uint64_t n)
 {
-    if (n == 0)
-        return 0;
-    return (uint64_t)(((unsigned __int128)casty__sim_rand(sim) * n) >> 64);
+    return n ? casty__rng_below(&sim->rng, n) : 0;
 }
 
 /* Draws even when ppm is 0 or 10^6, so that a link change never shifts the PRNG stream of other draws. */
@@ -309,9 +285,7 @@ int casty_sim_create(casty_sim **out, uint64_t seed, const casty_sim_link *defau
     }
     casty__sim_heap_init(&sim->heap);
     sim->now_ns = SIM_NS_PER_SEC;
-    uint64_t sm = seed;
-    for (int i = 0; i < 4; i++)
-        sim->rng[i] = splitmix64(&sm);
+    casty__rng_seed(&sim->rng, seed);
     sim->defaults = defaults ? *defaults : default_link;
     int rc = casty_sim_set_tcp(sim, NULL);
     CASTY_ASSERT(rc == 0);

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "core/rand.h"
 #include "io/net.h"
 #include "io/net_sim.h"
 #include "io/sim_heap.h"
@@ -115,7 +116,7 @@ struct casty_sim {
     casty_sim_heap heap;
     uint64_t now_ns;
     uint64_t seq;
-    uint64_t rng[4];
+    casty_rng rng;
     casty_sim_link defaults;
     casty_sim_tcp tcp; /* resolved: no zero fields */
     sim_node **nodes;  /* by index; NULL once killed; indices are never reused */

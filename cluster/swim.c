@@ -74,47 +74,22 @@ uint64_t casty__sw_rand(casty_swim *s)
 
 /* ---- members ---- */
 
-static uint32_t hash_slot(uint64_t id, uint32_t cap)
-{
-    return (uint32_t)((id * 0x9e3779b97f4a7c15ull) >> 32) & (cap - 1);
-}
-
 sw_member *casty__sw_find(casty_swim *s, uint64_t id)
 {
-    for (uint32_t i = hash_slot(id, s->index_cap);; i = (i + 1) & (s->index_cap - 1)) {
-        uint32_t v = s->index[i];
-        if (!v)
-            return NULL;
-        if (s->mem[v - 1].m.id == id)
-            return &s->mem[v - 1];
-    }
+    uint64_t slot;
+    return casty__u64map_get(&s->index, id, &slot) ? &s->mem[slot] : NULL;
 }
 
-static int index_put(casty_swim *s, uint64_t id, uint32_t slot)
+/*
+ * The alive count moved: recompute what depends on it here, once, rather
+ * than on every packet. Each rumour is sent retransmit_mult * log10(N+1)
+ * times (at least once).
+ */
+static void alive_changed(casty_swim *s, int delta)
 {
-    if ((s->nmem + 1) * 2 > s->index_cap) {
-        uint32_t cap = s->index_cap * 2;
-        uint32_t *idx = casty__mem_calloc(cap, sizeof(*idx));
-        if (!idx)
-            return -ENOMEM;
-        for (uint32_t i = 0; i < s->index_cap; i++) {
-            uint32_t v = s->index[i];
-            if (!v)
-                continue;
-            uint32_t j = hash_slot(s->mem[v - 1].m.id, cap);
-            while (idx[j])
-                j = (j + 1) & (cap - 1);
-            idx[j] = v;
-        }
-        casty__mem_free(s->index);
-        s->index = idx;
-        s->index_cap = cap;
-    }
-    uint32_t j = hash_slot(id, s->index_cap);
-    while (s->index[j])
-        j = (j + 1) & (s->index_cap - 1);
-    s->index[j] = slot + 1;
-    return 0;
+    s->nalive = (uint32_t)((int64_t)s->nalive + delta);
+    uint32_t limit = s->c.retransmit_mult * (uint32_t)ceil(log10((double)s->nalive + 1.0));
+    s->rt_limit = limit ? limit : 1;
 }
 
 static sw_member *member_add(casty_swim *s, uint64_t id, const casty_addr *addr, uint64_t inc)
@@ -127,7 +102,7 @@ static sw_member *member_add(casty_swim *s, uint64_t id, const casty_addr *addr,
         s->mem = grown;
         s->cap = cap;
     }
-    if (index_put(s, id, s->nmem) < 0)
+    if (casty__u64map_put(&s->index, id, s->nmem) < 0)
         return NULL;
     sw_member *m = &s->mem[s->nmem++];
     memset(m, 0, sizeof(*m));
@@ -137,7 +112,7 @@ static sw_member *member_add(casty_swim *s, uint64_t id, const casty_addr *addr,
     m->m.state = CASTY_MEMBER_ALIVE;
     m->susp_timer = -1;
     m->since = casty_net_now(s->net);
-    s->nalive++;
+    alive_changed(s, 1);
     return m;
 }
 
@@ -151,7 +126,8 @@ uint32_t casty__sw_alive_count(const casty_swim *s)
 static void set_state(casty_swim *s, sw_member *m, casty_member_state st)
 {
     bool was = m->m.state <= CASTY_MEMBER_SUSPECT, is = st <= CASTY_MEMBER_SUSPECT;
-    s->nalive = s->nalive + (uint32_t)is - (uint32_t)was;
+    if (is != was)
+        alive_changed(s, is ? 1 : -1);
     m->m.state = st;
 }
 
@@ -193,12 +169,6 @@ static void emit_member(casty_swim *s, sw_member *m, casty_member_state old)
 }
 
 /* ---- rumours ---- */
-
-static uint32_t retransmit_limit(const casty_swim *s)
-{
-    uint32_t n = casty__sw_alive_count(s);
-    return s->c.retransmit_mult * (uint32_t)ceil(log10((double)n + 1.0));
-}
 
 static void rumour(casty_swim *s, const sw_msg *msg)
 {
@@ -257,9 +227,7 @@ static void leave_sent(casty_swim *s)
  */
 static uint32_t piggyback(casty_swim *s, uint8_t *out, uint32_t off, uint32_t cap, uint8_t *count)
 {
-    uint32_t limit = retransmit_limit(s);
-    if (limit < 1)
-        limit = 1;
+    uint32_t limit = s->rt_limit;
     for (;;) {
         int best = -1;
         for (uint32_t i = 0; i < s->nrum; i++) {
@@ -992,10 +960,8 @@ int casty_swim_create(casty_net *net, const casty_swim_opts *opts, casty_swim **
     for (uint32_t i = 0; i < 64; i++)
         s->relay[i].timer = -1;
     s->cap = 16;
-    s->index_cap = 64;
     s->mem = casty__mem_calloc(s->cap, sizeof(*s->mem));
-    s->index = casty__mem_calloc(s->index_cap, sizeof(*s->index));
-    if (!s->mem || !s->index) {
+    if (!s->mem) {
         casty_swim_destroy(s);
         return -ENOMEM;
     }
@@ -1042,7 +1008,7 @@ void casty_swim_destroy(casty_swim *s)
     if (s->udp >= 0)
         casty_net_close(s->net, s->udp);
     casty__mem_free(s->mem);
-    casty__mem_free(s->index);
+    casty__u64map_free(&s->index);
     casty__mem_free(s->order);
     casty__mem_free(s->rum);
     casty__mem_free(s->seeds);

@@ -8,6 +8,7 @@
 
 #include "cluster/frame.h"
 #include "core/rand.h"
+#include "core/u64map.h"
 #include "cluster/swim.h"
 #include "cluster/swim_wire.h"
 
@@ -56,9 +57,9 @@ struct casty_swim {
     /* members: index 0 is this node */
     sw_member *mem;
     uint32_t nmem, cap;
-    uint32_t nalive; /* members alive or suspect, this node included */
-    uint32_t *index; /* open addressing id -> member slot + 1 */
-    uint32_t index_cap;
+    uint32_t nalive;    /* members alive or suspect, this node included */
+    uint32_t rt_limit;  /* sends per rumour, from nalive (alive_changed) */
+    casty_u64map index; /* id -> member slot */
     /* probing */
     uint32_t *order;
     uint32_t norder, next, order_cap;

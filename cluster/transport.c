@@ -15,6 +15,7 @@
 #include "cluster/transport_impl.h"
 #include "core/assert.h"
 #include "core/rand.h"
+#include "core/u64map.h"
 
 uint64_t casty__t_rng(casty_transport *t)
 {
@@ -36,12 +37,20 @@ void casty__t_nonce(casty_transport *t, uint8_t *out)
 
 /* ---- peers ---- */
 
+/* Every send looks its peer up: a map, not a scan of the peer list. */
 t_peer *casty__t_peer_find(casty_transport *t, uint64_t id)
 {
-    for (t_peer *p = t->peers; p; p = p->next)
-        if (p->id == id && !p->removed)
-            return p;
-    return NULL;
+    uint64_t v;
+    return casty__u64map_get(&t->by_id, id, &v) ? (t_peer *)(uintptr_t)v : NULL;
+}
+
+/* Give a peer record its node id (at creation, or when a seed's handshake tells it). */
+int casty__t_peer_set_id(casty_transport *t, t_peer *p, uint64_t id)
+{
+    int rc = casty__u64map_put(&t->by_id, id, (uint64_t)(uintptr_t)p);
+    if (rc == 0)
+        p->id = id;
+    return rc;
 }
 
 t_peer *casty__t_peer_new(casty_transport *t, uint64_t id, const casty_addr *addr)
@@ -49,7 +58,10 @@ t_peer *casty__t_peer_new(casty_transport *t, uint64_t id, const casty_addr *add
     t_peer *p = casty__mem_calloc(1, sizeof(*p));
     if (!p)
         return NULL;
-    p->id = id;
+    if (id && casty__t_peer_set_id(t, p, id) < 0) {
+        casty__mem_free(p);
+        return NULL;
+    }
     if (addr)
         p->addr = *addr;
     p->redial_timer = -1;
@@ -438,6 +450,7 @@ void casty_transport_destroy(casty_transport *t)
     if (t->flush_timer >= 0)
         casty_net_timer_cancel(t->net, t->flush_timer);
     casty_net_close(t->net, t->listener);
+    casty__u64map_free(&t->by_id);
     memset(t->key, 0, sizeof(t->key));
     casty__mem_free(t);
 }
@@ -483,6 +496,7 @@ int casty_transport_remove_peer(casty_transport *t, uint64_t node_id)
     if (p->conn)
         casty__t_conn_drop(p->conn, -EALREADY);
     p->removed = true;
+    casty__u64map_del(&t->by_id, p->id);
     t->reap_wanted = true;
     casty__t_leave(t);
     return 0;

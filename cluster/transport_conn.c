@@ -303,8 +303,9 @@ static void on_welcome(t_conn *c, const casty_frame *f)
             c->peer = p = known;
             if (!p->dialing)
                 p->dialing = c;
-        } else {
-            p->id = h.node_id;
+        } else if (casty__t_peer_set_id(t, p, h.node_id) < 0) {
+            casty__t_conn_drop(c, -ENOMEM);
+            return;
         }
     }
     if (p->conn && p->conn != c) {

@@ -10,6 +10,7 @@
 #include "cluster/frame.h"
 #include "cluster/sendq.h"
 #include "cluster/transport.h"
+#include "core/u64map.h"
 
 #define T_MAX_IOV 64
 
@@ -81,7 +82,8 @@ struct casty_transport {
     bool keyed;
     int listener;
     casty_addr bound;
-    t_peer *peers;
+    t_peer *peers;      /* every record, for teardown and reaping */
+    casty_u64map by_id; /* node id -> t_peer*, records with a known id that are not removed */
     t_conn *conns;
     t_conn *dirty;
     int flush_timer; /* -1 when none */
@@ -96,6 +98,7 @@ uint64_t casty__t_rng(casty_transport *t);
 void casty__t_nonce(casty_transport *t, uint8_t *out);
 t_peer *casty__t_peer_find(casty_transport *t, uint64_t id);
 t_peer *casty__t_peer_new(casty_transport *t, uint64_t id, const casty_addr *addr);
+int casty__t_peer_set_id(casty_transport *t, t_peer *p, uint64_t id);
 void casty__t_mark_dirty(t_conn *c);
 void casty__t_enter(casty_transport *t);
 void casty__t_leave(casty_transport *t);

@@ -44,71 +44,12 @@ bool casty__sim_chance(casty_sim *sim, uint32_t ppm)
     return casty__sim_below(sim, SIM_PPM) < ppm;
 }
 
-/* -- u64 -> u32 map (IPs, pairs) -- */
+/* -- IPs and pairs: core/u64map.h; SIM_MAP_EMPTY when absent -- */
 
-static uint32_t map_slot(uint64_t key, uint32_t cap)
+static uint32_t map_get(const casty_u64map *m, uint64_t key)
 {
-    uint64_t z = key * 0x9E3779B97F4A7C15ull;
-    return (uint32_t)((z ^ (z >> 32)) & (cap - 1));
-}
-
-static uint32_t map_get(const sim_map *m, uint64_t key)
-{
-    if (m->cap == 0)
-        return SIM_MAP_EMPTY;
-    for (uint32_t i = map_slot(key, m->cap), n = 0; n < m->cap; i = (i + 1) & (m->cap - 1), n++) {
-        if (m->vals[i] == SIM_MAP_EMPTY)
-            return SIM_MAP_EMPTY;
-        if (m->keys[i] == key)
-            return m->vals[i];
-    }
-    return SIM_MAP_EMPTY;
-}
-
-static void map_insert(sim_map *m, uint64_t key, uint32_t val)
-{
-    uint32_t i = map_slot(key, m->cap);
-    while (m->vals[i] != SIM_MAP_EMPTY && m->keys[i] != key)
-        i = (i + 1) & (m->cap - 1);
-    if (m->vals[i] == SIM_MAP_EMPTY)
-        m->len++;
-    m->keys[i] = key;
-    m->vals[i] = val;
-}
-
-/* Insert or overwrite: 0 or -ENOMEM. Keeps the load at or below one half. */
-static int map_put(sim_map *m, uint64_t key, uint32_t val)
-{
-    CASTY_ASSERT(val != SIM_MAP_EMPTY);
-    if ((m->len + 1) * 2 > m->cap) {
-        uint32_t cap = m->cap ? m->cap * 2 : 64;
-        if (cap < m->cap)
-            return -ENOMEM;
-        sim_map grown = {casty__mem_alloc((size_t)cap * sizeof(uint64_t)),
-                         casty__mem_alloc((size_t)cap * sizeof(uint32_t)), cap, 0};
-        if (!grown.keys || !grown.vals) {
-            casty__mem_free(grown.keys);
-            casty__mem_free(grown.vals);
-            return -ENOMEM;
-        }
-        memset(grown.vals, 0xff, (size_t)cap * sizeof(uint32_t));
-        for (uint32_t i = 0; i < m->cap; i++) {
-            if (m->vals[i] != SIM_MAP_EMPTY)
-                map_insert(&grown, m->keys[i], m->vals[i]);
-        }
-        casty__mem_free(m->keys);
-        casty__mem_free(m->vals);
-        *m = grown;
-    }
-    map_insert(m, key, val);
-    return 0;
-}
-
-static void map_free(sim_map *m)
-{
-    casty__mem_free(m->keys);
-    casty__mem_free(m->vals);
-    memset(m, 0, sizeof(*m));
+    uint64_t v;
+    return casty__u64map_get(m, key, &v) ? (uint32_t)v : SIM_MAP_EMPTY;
 }
 
 /* -- links and partitions -- */
@@ -137,7 +78,7 @@ static sim_pair *pair_get_or_add(casty_sim *sim, uint32_t a, uint32_t b)
         sim->pair = grown;
         sim->pair_cap = cap;
     }
-    if (map_put(&sim->pairs, pair_key(a, b), sim->pair_len) < 0)
+    if (casty__u64map_put(&sim->pairs, pair_key(a, b), sim->pair_len) < 0)
         return NULL;
     p = &sim->pair[sim->pair_len++];
     memset(p, 0, sizeof(*p));
@@ -314,7 +255,7 @@ int casty_sim_node_add(casty_sim *sim, uint32_t ip, casty_net **out)
     sim_node *n = casty__mem_calloc(1, sizeof(*n));
     if (!n)
         return -ENOMEM;
-    if (map_put(&sim->ips, ip, sim->nodes_len) < 0) {
+    if (casty__u64map_put(&sim->ips, ip, sim->nodes_len) < 0) {
         casty__mem_free(n);
         return -ENOMEM;
     }
@@ -352,7 +293,7 @@ void casty_sim_node_kill(casty_net *node, bool abrupt)
             casty__sim_stream_close(n, (int)h, abrupt);
     }
     /* The entry exists (the node was added through it); overwriting cannot allocate. */
-    int rc = map_put(&sim->ips, n->ip, abrupt ? SIM_IP_GONE : SIM_IP_TOMB);
+    int rc = casty__u64map_put(&sim->ips, n->ip, abrupt ? SIM_IP_GONE : SIM_IP_TOMB);
     CASTY_ASSERT(rc == 0);
     node_free(sim, n);
 }
@@ -381,8 +322,8 @@ void casty_sim_destroy(casty_sim *sim)
             casty__sim_tcp_discard(&ev);
     }
     casty__sim_heap_free(&sim->heap);
-    map_free(&sim->ips);
-    map_free(&sim->pairs);
+    casty__u64map_free(&sim->ips);
+    casty__u64map_free(&sim->pairs);
     casty__mem_free(sim->pair);
     casty__mem_free(sim->nodes);
     casty__mem_free(sim->scratch);

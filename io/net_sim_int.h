@@ -19,6 +19,7 @@
 #include <sys/uio.h>
 
 #include "core/rand.h"
+#include "core/u64map.h"
 #include "io/net.h"
 #include "io/net_sim.h"
 #include "io/sim_heap.h"
@@ -101,14 +102,7 @@ typedef struct sim_pair {
     bool cut;
 } sim_pair;
 
-/* Open addressing, linear probing, no deletion (values are overwritten instead). */
-typedef struct sim_map {
-    uint64_t *keys;
-    uint32_t *vals; /* SIM_MAP_EMPTY marks a free slot */
-    uint32_t cap, len;
-} sim_map;
-
-#define SIM_MAP_EMPTY UINT32_MAX
+#define SIM_MAP_EMPTY UINT32_MAX       /* map_get: no such key */
 #define SIM_IP_TOMB   (UINT32_MAX - 1) /* host up, process dead: connects refused */
 #define SIM_IP_GONE   (UINT32_MAX - 2) /* no such host any more */
 
@@ -121,8 +115,8 @@ struct casty_sim {
     casty_sim_tcp tcp; /* resolved: no zero fields */
     sim_node **nodes;  /* by index; NULL once killed; indices are never reused */
     uint32_t nodes_len, nodes_cap;
-    sim_map ips;   /* ip -> node index, SIM_IP_TOMB or SIM_IP_GONE */
-    sim_map pairs; /* (low ip << 32 | high ip) -> index into pair[] */
+    casty_u64map ips;   /* ip -> node index, SIM_IP_TOMB or SIM_IP_GONE */
+    casty_u64map pairs; /* (low ip << 32 | high ip) -> index into pair[] */
     sim_pair *pair;
     uint32_t pair_len, pair_cap;
     uint32_t cuts;    /* pairs cut now: 0 skips every lookup */

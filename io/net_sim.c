@@ -174,22 +174,22 @@ int casty_sim_set_tcp(casty_sim *sim, const casty_sim_tcp *tcp)
 
 int casty__sim_reserve(casty_sim *sim, uint32_t n)
 {
-    return casty__sim_heap_reserve(&sim->heap, n);
+    return casty__evheap_reserve(&sim->heap, n);
 }
 
-void casty__sim_push(casty_sim *sim, casty_sim_ev *ev, sim_ev_kind kind)
+void casty__sim_push(casty_sim *sim, casty_ev *ev, sim_ev_kind kind)
 {
     CASTY_ASSERT(ev->time_ns >= sim->now_ns);
     CASTY_ASSERT(sim->seq < (1ull << 56));
     ev->order = sim->seq++ << 8 | (uint64_t)kind;
-    int rc = casty__sim_heap_push(&sim->heap, ev);
+    int rc = casty__evheap_push(&sim->heap, ev);
     CASTY_ASSERT(rc == 0); /* Out of memory inside the simulation: see io/net_sim.h. */
 }
 
 void casty__sim_schedule(casty_sim *sim, uint64_t time_ns, sim_ev_kind kind, void *ptr, uint32_t a,
                          uint32_t b)
 {
-    casty_sim_ev ev = {.time_ns = time_ns, .ptr = ptr, .a = a, .b = b};
+    casty_ev ev = {.time_ns = time_ns, .ptr = ptr, .a = a, .b = b};
     casty__sim_push(sim, &ev, kind);
 }
 
@@ -224,7 +224,7 @@ int casty_sim_create(casty_sim **out, uint64_t seed, const casty_sim_link *defau
         casty__mem_free(sim);
         return -ENOMEM;
     }
-    casty__sim_heap_init(&sim->heap);
+    casty__evheap_init(&sim->heap);
     sim->now_ns = SIM_NS_PER_SEC;
     casty__rng_seed(&sim->rng, seed);
     sim->defaults = defaults ? *defaults : default_link;
@@ -313,15 +313,15 @@ void casty_sim_destroy(casty_sim *sim)
         }
         node_free(sim, n);
     }
-    casty_sim_ev ev;
-    while (casty__sim_heap_pop(&sim->heap, &ev)) {
+    casty_ev ev;
+    while (casty__evheap_pop(&sim->heap, &ev)) {
         sim_ev_kind kind = (sim_ev_kind)(ev.order & 0xff);
         if (kind == SIM_EV_DGRAM)
             casty__mem_free(ev.ptr);
         else if (kind != SIM_EV_TIMER)
             casty__sim_tcp_discard(&ev);
     }
-    casty__sim_heap_free(&sim->heap);
+    casty__evheap_free(&sim->heap);
     casty__u64map_free(&sim->ips);
     casty__u64map_free(&sim->pairs);
     casty__mem_free(sim->pair);
@@ -338,11 +338,11 @@ uint64_t casty_sim_now(const casty_sim *sim)
 bool casty_sim_step(casty_sim *sim)
 {
     CASTY_ASSERT(!sim->in_step); /* Not from a callback. */
-    casty_sim_ev ev;
-    if (!casty__sim_heap_pop(&sim->heap, &ev))
+    casty_ev ev;
+    if (!casty__evheap_pop(&sim->heap, &ev))
         return false;
     CASTY_ASSERT(ev.time_ns >= sim->now_ns);
-    CASTY_XASSERT(casty__sim_heap_validate(&sim->heap));
+    CASTY_XASSERT(casty__evheap_validate(&sim->heap));
     sim->now_ns = ev.time_ns;
     sim->stats.events++;
     sim->in_step = true;
@@ -373,7 +373,7 @@ bool casty_sim_step(casty_sim *sim)
 void casty_sim_run_until(casty_sim *sim, uint64_t t_ns)
 {
     for (;;) {
-        const casty_sim_ev *top = casty__sim_heap_peek(&sim->heap);
+        const casty_ev *top = casty__evheap_peek(&sim->heap);
         if (!top || top->time_ns > t_ns)
             break;
         casty_sim_step(sim);

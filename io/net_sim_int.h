@@ -22,7 +22,7 @@
 #include "core/u64map.h"
 #include "io/net.h"
 #include "io/net_sim.h"
-#include "io/sim_heap.h"
+#include "io/evheap.h"
 
 #define SIM_NS_PER_MS  1000000ull
 #define SIM_NS_PER_SEC 1000000000ull
@@ -107,7 +107,7 @@ typedef struct sim_pair {
 #define SIM_IP_GONE   (UINT32_MAX - 2) /* no such host any more */
 
 struct casty_sim {
-    casty_sim_heap heap;
+    casty_evheap heap;
     uint64_t now_ns;
     uint64_t seq;
     casty_rng rng;
@@ -151,7 +151,7 @@ bool casty__sim_cut(casty_sim *sim, uint32_t ip_a, uint32_t ip_b);
 /* Room for n more events, so that an op can fail with -ENOMEM before changing anything. */
 int casty__sim_reserve(casty_sim *sim, uint32_t n);
 /* Queue *ev (its order is filled in here). Aborts on memory exhaustion. */
-void casty__sim_push(casty_sim *sim, casty_sim_ev *ev, sim_ev_kind kind);
+void casty__sim_push(casty_sim *sim, casty_ev *ev, sim_ev_kind kind);
 /* Queue an event at time_ns (never before now). Aborts on memory exhaustion. */
 void casty__sim_schedule(casty_sim *sim, uint64_t time_ns, sim_ev_kind kind, void *ptr, uint32_t a,
                          uint32_t b);
@@ -174,7 +174,7 @@ int casty__sim_bound_find(const sim_node *n, sim_handle_kind kind, uint16_t port
 uint16_t casty__sim_ephemeral(sim_node *n, sim_handle_kind kind);
 /* Run a datagram arrival (ptr of SIM_EV_DGRAM) or a timer event popped from the queue. */
 void casty__sim_run_dgram(casty_sim *sim, void *dgram);
-void casty__sim_run_timer(casty_sim *sim, const casty_sim_ev *ev);
+void casty__sim_run_timer(casty_sim *sim, const casty_ev *ev);
 
 /* Call fn(user, ev) for node n: counts it and folds it into the trace hash. */
 void casty__sim_emit(sim_node *n, casty_net_fn fn, void *user, const casty_net_event *ev);
@@ -190,8 +190,8 @@ void casty__sim_stream_close(sim_node *n, int h, bool abrupt);
 void casty__sim_stream_forget(sim_node *n, int h);
 void casty__sim_stream_local_addr(sim_node *n, int h, casty_addr *out);
 /* Run one stream event popped from the queue, then drop its reference. */
-void casty__sim_tcp_event(casty_sim *sim, const casty_sim_ev *ev);
+void casty__sim_tcp_event(casty_sim *sim, const casty_ev *ev);
 /* Drop the reference of a stream event discarded unrun (teardown). */
-void casty__sim_tcp_discard(const casty_sim_ev *ev);
+void casty__sim_tcp_discard(const casty_ev *ev);
 
 #endif

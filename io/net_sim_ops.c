@@ -328,14 +328,14 @@ static int op_timer(casty_net *net, uint64_t delay_ns, casty_net_fn fn, void *us
     if (h < 0)
         return h;
     n->hs[h].tag = tag;
-    casty_sim_ev ev = {
+    casty_ev ev = {
         .time_ns = sim->now_ns + delay_ns, .u64 = n->hs[h].gen, .a = n->idx, .b = (uint32_t)h};
     casty__sim_push(sim, &ev, SIM_EV_TIMER);
     return h;
 }
 
 /* TIMER: fires unless cancelled (a generation mismatch); the handle goes first. */
-void casty__sim_run_timer(casty_sim *sim, const casty_sim_ev *e)
+void casty__sim_run_timer(casty_sim *sim, const casty_ev *e)
 {
     sim_node *n = casty__sim_node_at(sim, e->a);
     if (!n)

@@ -317,7 +317,7 @@ static void run_connect_expire(sim_conn *c)
     casty__sim_dialer_fail(c, -ETIMEDOUT);
 }
 
-void casty__sim_tcp_event(casty_sim *sim, const casty_sim_ev *ev)
+void casty__sim_tcp_event(casty_sim *sim, const casty_ev *ev)
 {
     sim_conn *c = ev->ptr;
     CASTY_ASSERT(c->sim == sim && c->refs > 0);
@@ -352,7 +352,7 @@ void casty__sim_tcp_event(casty_sim *sim, const casty_sim_ev *ev)
     conn_maybe_free(c);
 }
 
-void casty__sim_tcp_discard(const casty_sim_ev *ev)
+void casty__sim_tcp_discard(const casty_ev *ev)
 {
     sim_conn *c = ev->ptr;
     CASTY_ASSERT(c->refs > 0);

@@ -519,74 +519,42 @@ static int reap(nu_net *n)
     return (int)seen;
 }
 
-/* ---- timers: a binary min-heap ordered by (deadline, seq) ---- */
-
-static bool t_less(const nu_timer_ref *a, const nu_timer_ref *b)
-{
-    return a->deadline < b->deadline || (a->deadline == b->deadline && a->seq < b->seq);
-}
+/* ---- timers: io/evheap.h, ordered by (deadline, sequence); a = slot, b = generation ---- */
 
 int casty__nu_timer_push(nu_net *n, nu_slot *s)
 {
-    if (n->tcount == n->tcap) {
-        int cap = n->tcap ? n->tcap * 2 : 64;
-        nu_timer_ref *grown = casty__mem_realloc(n->theap, (size_t)cap * sizeof(*grown));
-        if (!grown)
-            return -ENOMEM;
-        n->theap = grown;
-        n->tcap = cap;
-    }
-    int i = n->tcount++;
-    nu_timer_ref t = {.deadline = s->deadline, .seq = n->tseq++, .slot = s->index, .gen = s->gen};
-    while (i > 0) {
-        int p = (i - 1) / 2;
-        if (!t_less(&t, &n->theap[p]))
-            break;
-        n->theap[i] = n->theap[p];
-        i = p;
-    }
-    n->theap[i] = t;
-    return 0;
+    casty_ev ev = {
+        .time_ns = s->deadline, .order = n->tseq++, .a = (uint32_t)s->index, .b = s->gen};
+    return casty__evheap_push(&n->timers, &ev);
 }
 
-static void t_pop(nu_net *n)
+/*
+ * The earliest live timer, or NULL. Cancelled entries (their slot's
+ * generation moved on) are dropped from the top here, so that the wait
+ * timeout is honest.
+ */
+static const casty_ev *t_top(nu_net *n)
 {
-    nu_timer_ref last = n->theap[--n->tcount];
-    int i = 0;
-    for (;;) {
-        int c = 2 * i + 1;
-        if (c >= n->tcount)
-            break;
-        if (c + 1 < n->tcount && t_less(&n->theap[c + 1], &n->theap[c]))
-            c++;
-        if (!t_less(&n->theap[c], &last))
-            break;
-        n->theap[i] = n->theap[c];
-        i = c;
+    const casty_ev *t;
+    while ((t = casty__evheap_peek(&n->timers)) != NULL) {
+        nu_slot *s = n->slots[t->a];
+        if (s->gen == t->b && s->kind == NU_TIMER)
+            return t;
+        casty_ev gone;
+        casty__evheap_pop(&n->timers, &gone);
     }
-    if (n->tcount)
-        n->theap[i] = last;
-}
-
-/* Drop cancelled entries from the top so that the wait timeout is honest. */
-static void t_trim(nu_net *n)
-{
-    while (n->tcount) {
-        nu_timer_ref *t = &n->theap[0];
-        nu_slot *s = n->slots[t->slot];
-        if (s->gen == t->gen && s->kind == NU_TIMER)
-            return;
-        t_pop(n);
-    }
+    return NULL;
 }
 
 static int fire_timers(nu_net *n)
 {
     int fired = 0;
     uint64_t now = casty__nu_now();
-    for (t_trim(n); n->tcount && n->theap[0].deadline <= now; t_trim(n)) {
-        nu_slot *s = n->slots[n->theap[0].slot];
-        t_pop(n);
+    const casty_ev *t;
+    while ((t = t_top(n)) != NULL && t->time_ns <= now) {
+        nu_slot *s = n->slots[t->a];
+        casty_ev gone;
+        casty__evheap_pop(&n->timers, &gone);
         casty_net_event ev = {.kind = CASTY_NET_TIMER, .handle = s->index, .tag = s->tag};
         casty_net_fn fn = s->fn;
         void *user = s->user;
@@ -631,9 +599,9 @@ int casty_net_uring_poll(casty_net *net, uint64_t timeout_ns)
         return -EINVAL; /* a shard's net is polled by its shard */
     nu_net *n = (nu_net *)net;
     uint64_t wait = timeout_ns;
-    t_trim(n);
-    if (n->tcount) {
-        uint64_t now = casty__nu_now(), due = n->theap[0].deadline;
+    const casty_ev *top = t_top(n);
+    if (top) {
+        uint64_t now = casty__nu_now(), due = top->time_ns;
         uint64_t until = due > now ? due - now : 0;
         if (until < wait)
             wait = until;
@@ -731,6 +699,7 @@ static int net_new(const casty_net_uring_opts *opts, nu_net **out)
         return -ENOMEM;
     n->base.ops = &casty__nu_ops;
     n->opts = o;
+    casty__evheap_init(&n->timers);
     n->free_head = -1;
     *out = n;
     return 0;
@@ -813,8 +782,8 @@ void casty__net_uring_after(casty_net *net)
 uint64_t casty__net_uring_next_timer(casty_net *net)
 {
     nu_net *n = (nu_net *)net;
-    t_trim(n);
-    return n->tcount ? n->theap[0].deadline : UINT64_MAX;
+    const casty_ev *top = t_top(n);
+    return top ? top->time_ns : UINT64_MAX;
 }
 
 void casty__net_uring_complete(casty_net *net, uint64_t user_data, int res, uint32_t flags)
@@ -851,7 +820,7 @@ void casty_net_uring_destroy(casty_net *net)
     }
     casty__mem_free(n->slots);
     casty__mem_free(n->dgrams);
-    casty__mem_free(n->theap);
+    casty__evheap_free(&n->timers);
     casty__mem_free(n->rearm);
     if (n->br)
         munmap(n->br, (size_t)n->opts.buf_count * sizeof(struct io_uring_buf));

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "io/evheap.h"
 #include "io/net_uring.h"
 
 #define NU_MAX_IOV 64
@@ -81,13 +82,6 @@ typedef struct nu_dgram {
     uint8_t data[CASTY_NET_DGRAM_MAX];
 } nu_dgram;
 
-typedef struct nu_timer_ref {
-    uint64_t deadline;
-    uint64_t seq;
-    int slot;
-    uint32_t gen;
-} nu_timer_ref;
-
 typedef struct nu_net {
     casty_net base;
     struct io_uring *ring; /* own_ring, or a shard's (borrowed) */
@@ -104,8 +98,7 @@ typedef struct nu_net {
     uint8_t *bufs;
     uint32_t buf_mask;
     /* timers: a binary min-heap; cancelled entries are skipped lazily */
-    nu_timer_ref *theap;
-    int tcount, tcap;
+    casty_evheap timers; /* cancelled entries are skipped when they surface */
     uint64_t tseq;
     /* slots to re-arm after the current dispatch */
     int *rearm;

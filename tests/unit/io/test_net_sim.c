@@ -12,7 +12,7 @@
 
 #include "alloc/heap.h"
 #include "io/net_sim.h"
-#include "io/sim_heap.h"
+#include "io/evheap.h"
 #include "support/casty_test.h"
 
 #define US  1000ull
@@ -256,17 +256,17 @@ static void test_heap_orders_by_time_then_sequence(void **state)
 {
     (void)state;
     reseed(1);
-    casty_sim_heap h;
-    casty__sim_heap_init(&h);
+    casty_evheap h;
+    casty__evheap_init(&h);
     const uint32_t n = 100000;
     for (uint32_t i = 0; i < n; i++) {
-        casty_sim_ev ev = {.time_ns = rng_below(1000), .order = (uint64_t)i << 8, .a = i};
-        assert_int_equal(casty__sim_heap_push(&h, &ev), 0);
+        casty_ev ev = {.time_ns = rng_below(1000), .order = (uint64_t)i << 8, .a = i};
+        assert_int_equal(casty__evheap_push(&h, &ev), 0);
     }
-    assert_true(casty__sim_heap_validate(&h));
-    casty_sim_ev prev = {0}, ev;
+    assert_true(casty__evheap_validate(&h));
+    casty_ev prev = {0}, ev;
     uint32_t popped = 0;
-    while (casty__sim_heap_pop(&h, &ev)) {
+    while (casty__evheap_pop(&h, &ev)) {
         if (popped++) {
             assert_true(ev.time_ns >= prev.time_ns);
             if (ev.time_ns == prev.time_ns)
@@ -274,11 +274,11 @@ static void test_heap_orders_by_time_then_sequence(void **state)
         }
         prev = ev;
         if (popped % 10007 == 0)
-            assert_true(casty__sim_heap_validate(&h));
+            assert_true(casty__evheap_validate(&h));
     }
     assert_int_equal(popped, n);
-    assert_null(casty__sim_heap_peek(&h));
-    casty__sim_heap_free(&h);
+    assert_null(casty__evheap_peek(&h));
+    casty__evheap_free(&h);
 }
 
 /* -- world and nodes -- */

@@ -1,45 +1,45 @@
 /*
- * Binary min-heap of simulation events (see io/sim_heap.h). Sifting moves a
+ * Binary min-heap of simulation events (see io/evheap.h). Sifting moves a
  * hole instead of swapping, so each level costs one 32-byte copy.
  */
-#include "io/sim_heap.h"
+#include "io/evheap.h"
 
 #include <errno.h>
 
 #include "alloc/heap.h"
 #include "core/assert.h"
 
-static inline bool before(const casty_sim_ev *x, const casty_sim_ev *y)
+static inline bool before(const casty_ev *x, const casty_ev *y)
 {
     if (x->time_ns != y->time_ns)
         return x->time_ns < y->time_ns;
     return x->order < y->order;
 }
 
-void casty__sim_heap_init(casty_sim_heap *h)
+void casty__evheap_init(casty_evheap *h)
 {
     h->ev = NULL;
     h->len = 0;
     h->cap = 0;
 }
 
-void casty__sim_heap_free(casty_sim_heap *h)
+void casty__evheap_free(casty_evheap *h)
 {
     casty__mem_free(h->ev);
-    casty__sim_heap_init(h);
+    casty__evheap_init(h);
 }
 
-int casty__sim_heap_reserve(casty_sim_heap *h, size_t n)
+int casty__evheap_reserve(casty_evheap *h, size_t n)
 {
     if (h->cap - h->len >= n)
         return 0;
     size_t cap = h->cap ? h->cap : 256;
     while (cap - h->len < n) {
-        if (cap > SIZE_MAX / 2 / sizeof(casty_sim_ev))
+        if (cap > SIZE_MAX / 2 / sizeof(casty_ev))
             return -ENOMEM;
         cap *= 2;
     }
-    casty_sim_ev *ev = casty__mem_realloc(h->ev, cap * sizeof(*ev));
+    casty_ev *ev = casty__mem_realloc(h->ev, cap * sizeof(*ev));
     if (!ev)
         return -ENOMEM;
     h->ev = ev;
@@ -47,9 +47,9 @@ int casty__sim_heap_reserve(casty_sim_heap *h, size_t n)
     return 0;
 }
 
-int casty__sim_heap_push(casty_sim_heap *h, const casty_sim_ev *ev)
+int casty__evheap_push(casty_evheap *h, const casty_ev *ev)
 {
-    int rc = casty__sim_heap_reserve(h, 1);
+    int rc = casty__evheap_reserve(h, 1);
     if (rc < 0)
         return rc;
     size_t i = h->len++;
@@ -64,7 +64,7 @@ int casty__sim_heap_push(casty_sim_heap *h, const casty_sim_ev *ev)
     return 0;
 }
 
-bool casty__sim_heap_pop(casty_sim_heap *h, casty_sim_ev *out)
+bool casty__evheap_pop(casty_evheap *h, casty_ev *out)
 {
     if (h->len == 0)
         return false;
@@ -73,7 +73,7 @@ bool casty__sim_heap_pop(casty_sim_heap *h, casty_sim_ev *out)
     if (n == 0)
         return true;
     /* Sift the last entry down from the root's hole. */
-    const casty_sim_ev last = h->ev[n];
+    const casty_ev last = h->ev[n];
     size_t i = 0;
     for (;;) {
         size_t child = 2 * i + 1;
@@ -91,7 +91,7 @@ bool casty__sim_heap_pop(casty_sim_heap *h, casty_sim_ev *out)
     return true;
 }
 
-bool casty__sim_heap_validate(const casty_sim_heap *h)
+bool casty__evheap_validate(const casty_evheap *h)
 {
     if (h->len > h->cap)
         return false;

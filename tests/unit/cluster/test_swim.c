@@ -5,6 +5,7 @@
  * argument checks.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,6 +106,7 @@ typedef struct obs {
     int index;
     int alive[MAX + 1], dead[MAX + 1], left[MAX + 1];
     int susp_timers, refutes;
+    uint64_t first_suspect_ns, first_dead_ns; /* this observer's first local suspicion / DEAD */
 } obs;
 
 typedef struct cluster {
@@ -125,10 +127,21 @@ static void on_member(void *user, const casty_swim_member *m, casty_member_state
         return;
     if (m->state == CASTY_MEMBER_ALIVE)
         o->alive[m->id]++;
-    if (m->state == CASTY_MEMBER_DEAD)
+    if (m->state == CASTY_MEMBER_DEAD) {
         o->dead[m->id]++;
+        if (!o->first_dead_ns)
+            o->first_dead_ns = now;
+    }
     if (m->state == CASTY_MEMBER_LEFT)
         o->left[m->id]++;
+}
+
+static void on_local_suspect(void *user, uint64_t member, uint64_t now)
+{
+    (void)member;
+    obs *o = user;
+    if (!o->first_suspect_ns)
+        o->first_suspect_ns = now;
 }
 
 static void on_timer(void *user, uint64_t member, uint64_t now)
@@ -172,6 +185,7 @@ static int node_start(cluster *c, int i, const uint8_t *key)
     c->o[i].index = i;
     o.events = (casty_swim_events){.user = &c->o[i],
                                    .on_member = on_member,
+                                   .on_local_suspect = on_local_suspect,
                                    .on_suspect_timer = on_timer,
                                    .on_refute = on_refute};
     return casty_swim_create(c->net[i], &o, &c->sw[i]);
@@ -299,6 +313,95 @@ static void test_key_keeps_outsiders_out(void **state)
     stop(&c);
 }
 
+/*
+ * Lifeguard's suspicion starts at suspicion_max_mult x the minimum and shrinks
+ * with independent confirmations: with 8 members, others' failed probes
+ * confirm, so the crashed member is dead long before the maximum (6 x 3.6 s).
+ */
+static void test_suspicion_shrinks_with_confirmations(void **state)
+{
+    (void)state;
+    cluster c;
+    start(&c, 8, NULL);
+    run_ms(&c, 1000);
+    assert_true(converged(&c, 8));
+    casty_swim_destroy(c.sw[5]);
+    c.sw[5] = NULL;
+    casty_sim_node_kill(c.net[5], true);
+    run_ms(&c, 40000);
+    uint64_t suspect = UINT64_MAX, dead = UINT64_MAX;
+    for (int i = 0; i < 8; i++) {
+        if (i == 5)
+            continue;
+        if (c.o[i].first_suspect_ns && c.o[i].first_suspect_ns < suspect)
+            suspect = c.o[i].first_suspect_ns;
+        if (c.o[i].first_dead_ns && c.o[i].first_dead_ns < dead)
+            dead = c.o[i].first_dead_ns;
+        assert_int_equal(c.o[i].dead[6], 1);
+    }
+    assert_true(suspect != UINT64_MAX && dead != UINT64_MAX);
+    double min_s = 4 * log10(8.0) * 1.0; /* suspicion_mult x log10(N) x probe interval (lan) */
+    double took = (double)(dead - suspect) / 1e9;
+    assert_true(took >= min_s * 0.99); /* never below the floor */
+    assert_true(took < 2 * min_s);     /* far below the unconfirmed 6 x min */
+    stop(&c);
+}
+
+/*
+ * Local health: a node that cannot get anything out (all its datagrams
+ * dropped) sees every probe fail with no nack, raises its multiplier, and so
+ * probes less often; healthy again, the multiplier falls back to 0.
+ */
+static void test_health_multiplier_slows_a_sick_node(void **state)
+{
+    (void)state;
+    cluster c;
+    start(&c, 5, NULL);
+    run_ms(&c, 3000);
+    assert_true(converged(&c, 5));
+    casty_swim_stats st;
+    casty_swim_stats_reset(c.sw[1]);
+    run_ms(&c, 10000);
+    casty_swim_stats_get(c.sw[1], &st);
+    uint64_t healthy_probes = st.probes;
+    assert_int_equal(st.awareness, 0);
+    casty_swim_set_drop(c.sw[1], 1000000);
+    casty_swim_stats_reset(c.sw[1]);
+    run_ms(&c, 10000);
+    casty_swim_stats_get(c.sw[1], &st);
+    assert_true(st.awareness >= 2);
+    assert_true(st.probes * 2 < healthy_probes); /* stretched intervals: under half the probes */
+    casty_swim_set_drop(c.sw[1], 0);
+    run_ms(&c, 60000);
+    casty_swim_stats_get(c.sw[1], &st);
+    assert_int_equal(st.awareness, 0);
+    stop(&c);
+}
+
+/*
+ * Each rumour is sent a bounded number of times: once a converged cluster
+ * has nothing new, its datagrams shrink back to bare pings and acks.
+ */
+static void test_rumours_stop_after_their_budget(void **state)
+{
+    (void)state;
+    cluster c;
+    start(&c, 5, NULL);
+    run_ms(&c, 20000);
+    assert_true(converged(&c, 5));
+    for (int i = 0; i < 5; i++)
+        casty_swim_stats_reset(c.sw[i]);
+    run_ms(&c, 20000);
+    for (int i = 0; i < 5; i++) {
+        casty_swim_stats st;
+        casty_swim_stats_get(c.sw[i], &st);
+        assert_true(st.udp_sent > 0);
+        /* Header 16 + a ping (13) or an ack (5): no rumour rides along any more. */
+        assert_true(st.udp_bytes <= st.udp_sent * (SW_HDR + 13));
+    }
+    stop(&c);
+}
+
 static void test_argument_validation(void **state)
 {
     (void)state;
@@ -344,6 +447,9 @@ int main(void)
         cmocka_unit_test(test_join_then_graceful_leave),
         cmocka_unit_test(test_crash_detected_and_restart_refutes),
         cmocka_unit_test(test_key_keeps_outsiders_out),
+        cmocka_unit_test(test_suspicion_shrinks_with_confirmations),
+        cmocka_unit_test(test_health_multiplier_slows_a_sick_node),
+        cmocka_unit_test(test_rumours_stop_after_their_budget),
         cmocka_unit_test(test_argument_validation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -484,14 +484,20 @@ static void test_converge(uint32_t n, int k)
     trial_end(&t);
 }
 
+/* fail and leave start alike: a converged cluster, settled 3 s, and a victim (spec §2, §3). */
+static obs *victim_trial(trial *t, uint32_t n)
+{
+    trial_start(t, n);
+    converge_setup(t);
+    settle(t, 3 * SEC);
+    victim_pick(t);
+    return &t->nodes[t->victim];
+}
+
 static void test_fail(uint32_t n, int k)
 {
     trial t;
-    trial_start(&t, n);
-    converge_setup(&t);
-    settle(&t, 3 * SEC);
-    victim_pick(&t);
-    obs *v = &t.nodes[t.victim];
+    obs *v = victim_trial(&t, n);
     uint64_t t0 = perf_now_ns(), now = t0;
     casty_swim_destroy(v->s); /* the crash: sockets and timers gone, nothing said */
     v->up = false;
@@ -516,11 +522,7 @@ static void test_fail(uint32_t n, int k)
 static void test_leave(uint32_t n, int k)
 {
     trial t;
-    trial_start(&t, n);
-    converge_setup(&t);
-    settle(&t, 3 * SEC);
-    victim_pick(&t);
-    obs *v = &t.nodes[t.victim];
+    obs *v = victim_trial(&t, n);
     uint64_t t0 = perf_now_ns(), now = t0, deadline = t0 + FAIL_TIMEOUT_NS;
     perf_check(casty_swim_leave(v->s, LEAVE_NS, on_leave_done, v), "casty_swim_leave");
     while (now < deadline && !v->leave_reported)

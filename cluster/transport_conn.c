@@ -169,14 +169,25 @@ static int hello_check(t_conn *c, const casty_hello *h)
  * false if it was refused. The connection dialed by the lower id wins; a
  * peer that restarted (higher incarnation) replaces its old connection.
  */
+/*
+ * Another connection of this pair is up: a restarted peer (higher
+ * incarnation) replaces it; otherwise `c` is the spare. Both sides apply it.
+ */
+static bool supersedes(t_conn *c, t_peer *p)
+{
+    if (!p->conn || p->conn == c)
+        return true;
+    if (c->peer_inc > p->incarnation) {
+        casty__t_conn_drop(p->conn, -ECONNRESET);
+        return true;
+    }
+    return false;
+}
+
 static bool tie_break(t_conn *c, t_peer *p)
 {
     casty_transport *t = c->t;
-    if (p->conn && p->conn != c) {
-        if (c->peer_inc > p->incarnation) {
-            casty__t_conn_drop(p->conn, -ECONNRESET);
-            return true;
-        }
+    if (!supersedes(c, p)) {
         casty__t_conn_refuse(c, CASTY_REFUSE_DUPLICATE, "node %llu is already connected",
                              (unsigned long long)p->id);
         return false;
@@ -308,16 +319,12 @@ static void on_welcome(t_conn *c, const casty_frame *f)
             return;
         }
     }
-    if (p->conn && p->conn != c) {
-        if (h.incarnation > p->incarnation) {
-            casty__t_conn_drop(p->conn, -ECONNRESET);
-        } else {
-            /* Already connected the other way (its dial won): this one is spare. */
-            if (p->dialing == c)
-                p->dialing = NULL;
-            casty__t_conn_drop(c, -EALREADY);
-            return;
-        }
+    if (!supersedes(c, p)) {
+        /* Already connected the other way (its dial won): this one is spare. */
+        if (p->dialing == c)
+            p->dialing = NULL;
+        casty__t_conn_drop(c, -EALREADY);
+        return;
     }
     if (c->keyed) {
         uint8_t proof[CASTY_AUTH_PROOF_LEN];
